@@ -1,0 +1,118 @@
+/// A named fault-injection point.
+///
+/// Kernel points keep the kernel's attribute name (`fail_page_alloc`, `backup_fault_inject`);
+/// points the kernel does not have but the model needs to sweep every failure path are marked
+/// ``isModelOnly``.
+public struct FaultPoint: Hashable, Codable, Sendable, CustomStringConvertible {
+  /// The attribute name, as under `/sys/kernel/debug/`.
+  public let name: String
+  /// Whether the kernel has no such attribute and the point exists only in the model.
+  public let isModelOnly: Bool
+
+  public init(_ name: String, isModelOnly: Bool) {
+    self.name = name
+    self.isModelOnly = isModelOnly
+  }
+
+  /// `fail_page_alloc` (`mm/fail_page_alloc.c`, `should_fail_alloc_page()`).
+  public static let failPageAlloc = FaultPoint("fail_page_alloc", isModelOnly: false)
+  /// Model-only: `shmem_read_folio_gfp()` returning an error before it allocates.
+  public static let shmemRead = FaultPoint("shmem_read_folio_gfp", isModelOnly: true)
+  /// Model-only: the swap device refusing a slot (`folio_alloc_swap()` failing).
+  public static let swapAlloc = FaultPoint("folio_alloc_swap", isModelOnly: true)
+
+  public var description: String { isModelOnly ? "\(name) (model-only)" : name }
+}
+
+/// The filters of `fail_page_alloc` (`ignore-gfp-wait`, `ignore-gfp-highmem`, `min-order`
+/// under `/sys/kernel/debug/fail_page_alloc/`).
+public struct FailPageAllocFilter: Hashable, Codable, Sendable {
+  /// Skip allocations that may direct-reclaim (`ignore-gfp-wait`).
+  public var ignoreGFPReclaim: Bool
+  /// Skip `__GFP_HIGHMEM` allocations (`ignore-gfp-highmem`).
+  public var ignoreGFPHighmem: Bool
+  /// Skip orders below this (`min-order`).
+  public var minOrder: Int
+
+  public init(ignoreGFPReclaim: Bool, ignoreGFPHighmem: Bool, minOrder: Int) {
+    self.ignoreGFPReclaim = ignoreGFPReclaim
+    self.ignoreGFPHighmem = ignoreGFPHighmem
+    self.minOrder = minOrder
+  }
+
+  /// The kernel's defaults: only non-reclaiming, non-highmem allocations of order 1 and up.
+  public static let kernelDefault = FailPageAllocFilter(
+    ignoreGFPReclaim: true, ignoreGFPHighmem: true, minOrder: 1)
+  /// Every allocation but `__GFP_NOFAIL` is a candidate, for sweeps.
+  public static let none = FailPageAllocFilter(
+    ignoreGFPReclaim: false, ignoreGFPHighmem: false, minOrder: 0)
+}
+
+/// A fault attribute (`struct fault_attr`, `lib/fault-inject.c`) reduced to its
+/// deterministic modes.
+public struct FaultAttr: Hashable, Codable, Sendable {
+  /// Fail exactly the n-th call (1-based) and no other, like writing n to
+  /// `/proc/self/fail-nth`: `should_fail_ex()` decrements `current->fail_nth` on every call
+  /// and fails the one that brings it to 0.
+  public var failNth: Int?
+  /// With `probability` 100 and `interval` 1: let the first `space` calls through, then
+  /// fail. `nil` disables this mode.
+  public var space: Int?
+  /// The most failures this attribute injects; -1 is unlimited, as in the kernel.
+  public var times: Int
+
+  public init(failNth: Int? = nil, space: Int? = nil, times: Int = -1) {
+    self.failNth = failNth
+    self.space = space
+    self.times = times
+  }
+
+  /// Fails only the n-th call.
+  public static func nth(_ n: Int) -> FaultAttr { FaultAttr(failNth: n, times: 1) }
+  /// Fails every call after the first `space`.
+  public static func after(_ space: Int, times: Int = -1) -> FaultAttr {
+    FaultAttr(space: space, times: times)
+  }
+}
+
+/// The set of armed fault points and how often each was reached.
+///
+/// `should_fail()` style: every call site asks ``shouldFail(_:)``, which counts the call and
+/// answers from the point's ``FaultAttr``. Everything is deterministic: no probabilities, no
+/// time, so a failing run replays exactly. A sweep first runs a scenario unarmed to learn
+/// ``calls(_:)``, then arms `failNth` = 1 ... that count.
+public struct FaultInjection: Sendable {
+  private var attrs: [FaultPoint: FaultAttr] = [:]
+  private var callCounts: [FaultPoint: Int] = [:]
+  private var injectedCounts: [FaultPoint: Int] = [:]
+  /// Whether `CONFIG_FAULT_INJECTION` is built in. When `false`, `should_fail()` is the
+  /// kernel's stub that is always false, even for armed points.
+  public var configured: Bool
+
+  public init(configured: Bool = true) { self.configured = configured }
+
+  /// Arms `point` with `attr`.
+  public mutating func arm(_ point: FaultPoint, _ attr: FaultAttr) { attrs[point] = attr }
+
+  /// Disarms `point`.
+  public mutating func disarm(_ point: FaultPoint) { attrs[point] = nil }
+
+  /// `should_fail()`: counts the call and reports whether this one fails.
+  public mutating func shouldFail(_ point: FaultPoint) -> Bool {
+    let n = callCounts[point, default: 0] + 1
+    callCounts[point] = n
+    guard configured, let attr = attrs[point] else { return false }
+    let injected = injectedCounts[point, default: 0]
+    guard attr.times < 0 || injected < attr.times else { return false }
+    var fail = attr.failNth == n
+    if let space = attr.space, n > space { fail = true }
+    if fail { injectedCounts[point] = injected + 1 }
+    return fail
+  }
+
+  /// How many times `point` was reached.
+  public func calls(_ point: FaultPoint) -> Int { callCounts[point, default: 0] }
+
+  /// How many failures `point` injected.
+  public func injected(_ point: FaultPoint) -> Int { injectedCounts[point, default: 0] }
+}

@@ -1,0 +1,163 @@
+/// How a ``Machine`` is built: memory, swap, reserves and kernel config options.
+public struct MachineConfig: Hashable, Codable, Sendable {
+  /// RAM in 4 KiB pages.
+  public var memoryPages: Int
+  /// Swap space in 4 KiB pages; 0 for none.
+  public var swapPages: Int
+  /// Zone watermarks; ``Watermarks/none`` leaves no reserves.
+  public var watermarks: Watermarks
+  /// `CONFIG_FAULT_INJECTION`: without it every `should_fail()` is false.
+  public var faultInjection: Bool
+
+  public init(
+    memoryPages: Int, swapPages: Int = 0, watermarks: Watermarks = .none,
+    faultInjection: Bool = true
+  ) {
+    self.memoryPages = memoryPages
+    self.swapPages = swapPages
+    self.watermarks = watermarks
+    self.faultInjection = faultInjection
+  }
+}
+
+/// A simulated machine: one memory zone, one swap device, tasks, registered shrinkers, shmem
+/// files, the kernel log and counters.
+///
+/// Everything a modelled kernel function touches goes through a `Machine`, as kernel code
+/// goes through global state; the model's functions are methods or take the machine as a
+/// parameter. It is a class because reclaim calls back into shrinkers that hold objects which
+/// in turn allocate from the same machine. A machine is not thread-safe and not `Sendable`:
+/// each test builds its own. Everything is deterministic.
+public final class Machine {
+  /// The configuration the machine was built with.
+  public let config: MachineConfig
+  /// The zone and its frames.
+  public var mem: PhysicalMemory
+  /// The swap device.
+  public var swap: SwapDevice
+  /// The kernel log.
+  public var dmesg = Dmesg()
+  /// `/proc/vmstat`-style counters.
+  public var vmstat = VMStat()
+  /// Armed fault points.
+  public var faults: FaultInjection
+  /// The `fail_page_alloc` filters; the kernel's defaults unless a test widens them.
+  public var failPageAllocFilter = FailPageAllocFilter.kernelDefault
+  /// All tasks in creation order, which is the order `for_each_process()` visits them.
+  public internal(set) var tasks: [Task] = []
+  /// The task on whose behalf the code runs (`current`).
+  public internal(set) var currentPID: PID
+  /// Registered shrinkers, in registration order.
+  var shrinkers: [any Shrinker] = []
+  /// shmem files by id; `nil` once released.
+  var shmemFiles: [ShmemFile?] = []
+  /// The reclaim LRU of shmem folios, oldest first (see `shrinkShmemLRU`).
+  var shmemLRU: [ShmemLRUEntry] = []
+  var shmemLRUHead = 0
+  /// Folios unlocked while not locked (see ``folioUnlock(_:)``), in order.
+  public internal(set) var folioLockViolations: [Page] = []
+  private var nextPID: PID = 1000
+
+  /// Boots a machine. It has one task, `current`, named `comm`, with no memory.
+  public init(_ config: MachineConfig, current comm: String = "bo-repro") {
+    self.config = config
+    mem = PhysicalMemory(totalPages: config.memoryPages, watermarks: config.watermarks)
+    swap = SwapDevice(slots: config.swapPages)
+    faults = FaultInjection(configured: config.faultInjection)
+    currentPID = nextPID
+    tasks.append(
+      Task(
+        pid: nextPID, comm: comm, uid: 1000, oomScoreAdj: 0, anonPages: [], pgtablesBytes: 0,
+        isKernelThread: false))
+    nextPID += 1
+  }
+
+  // MARK: Tasks
+
+  /// `current`.
+  public var current: Task { tasks[taskIndex(currentPID)!] }
+
+  /// The task with `pid`, if it exists.
+  public func task(_ pid: PID) -> Task? { taskIndex(pid).map { tasks[$0] } }
+
+  func taskIndex(_ pid: PID) -> Int? { tasks.firstIndex { $0.pid == pid } }
+
+  /// Starts a task that faults in `rssPages` anonymous pages.
+  ///
+  /// The pages are taken straight from the free lists, without reclaim or the OOM killer, so
+  /// that a scenario's setup is exact; if memory does not suffice, setup fails with
+  /// `-ENOMEM` and nothing is allocated.
+  @discardableResult
+  public func spawnTask(
+    _ comm: String, rssPages: Int, oomScoreAdj: Int16 = 0, uid: UInt32 = 1000,
+    pgtablesBytes: Int = 0
+  ) throws -> PID {
+    let pid = nextPID
+    nextPID += 1
+    var pages: [Page] = []
+    pages.reserveCapacity(rssPages)
+    for _ in 0..<rssPages {
+      guard
+        let page = mem.getPageFromFreelist(
+          order: 0, flags: .noWatermarks, gfp: .GFP_HIGHUSER_MOVABLE, owner: .task(pid: pid))
+      else {
+        for page in pages { mem.freePages(page, order: 0) }
+        throw Errno.ENOMEM
+      }
+      pages.append(page)
+    }
+    tasks.append(
+      Task(
+        pid: pid, comm: comm, uid: uid, oomScoreAdj: oomScoreAdj, anonPages: pages,
+        pgtablesBytes: pgtablesBytes, isKernelThread: false))
+    return pid
+  }
+
+  /// Starts a kernel thread (no memory, never an OOM victim), e.g. `kswapd0`.
+  @discardableResult
+  public func spawnKernelThread(_ comm: String) -> PID {
+    let pid = nextPID
+    nextPID += 1
+    tasks.append(
+      Task(
+        pid: pid, comm: comm, uid: 0, oomScoreAdj: 0, anonPages: [], pgtablesBytes: 0,
+        isKernelThread: true))
+    return pid
+  }
+
+  /// Runs `body` with `pid` as `current`, as if that task made the calls.
+  public func run<T>(as pid: PID, _ body: () throws -> T) rethrows -> T {
+    precondition(taskIndex(pid) != nil, "no task \(pid)")
+    let saved = currentPID
+    currentPID = pid
+    defer { currentPID = saved }
+    return try body()
+  }
+
+  /// Exits a task and frees its memory.
+  public func exitTask(_ pid: PID) {
+    guard let i = taskIndex(pid), pid != currentPID else { return }
+    for page in tasks[i].anonPages { mem.freePages(page, order: 0) }
+    tasks.remove(at: i)
+  }
+
+  // MARK: Shrinkers
+
+  /// `shrinker_register()`.
+  public func registerShrinker(_ shrinker: any Shrinker) {
+    shrinkers.append(shrinker)
+  }
+
+  /// `shrinker_free()`.
+  public func unregisterShrinker(_ shrinker: any Shrinker) {
+    shrinkers.removeAll { $0 === shrinker }
+  }
+
+  // MARK: Page contents
+
+  /// `copy_highpage(to, from)`: copies one page's content and counts the bytes copied.
+  public func copyHighpage(to: Page, from: Page) {
+    mem[to].content = mem[from].content
+    vmstat.bytesCopied += PAGE_SIZE
+  }
+}

@@ -1,0 +1,452 @@
+import Foundation
+
+/// A patch in `git format-patch` form, parsed.
+///
+/// Holds what a backport reviewer reads off a patch: who and when, the subject, the commit
+/// message with its trailers (`Fixes:`, `Cc:`, `Link:`, ...), the upstream commit where the
+/// patch states one, and per file the old and new paths, the `index` blob ids and the hunks
+/// with their `@@` ranges and function context.
+public struct PatchFile: Hashable, Sendable {
+  /// Where the patch was read from, for messages.
+  public var path: String
+  /// The commit on the `From <sha> Mon Sep 17 00:00:00 2001` line; `nil` for the all-zero id
+  /// `git format-patch` uses for patches that are not commits.
+  public var commit: String?
+  /// The `From:` header, decoded.
+  public var author: Person
+  /// The `Date:` header as written.
+  public var date: String
+  /// The subject without its `[PATCH ...]` prefix, unfolded and decoded.
+  public var subject: String
+  /// The bracketed prefix, e.g. `PATCH` or `PATCH v14 2/8`.
+  public var subjectPrefix: String
+  /// The commit message without the trailer block.
+  public var body: String
+  /// The trailers of the last paragraph, in order.
+  public var trailers: [Trailer]
+  /// Text between `---` and the diffstat, which `git am` ignores (reviewer notes).
+  public var notes: String
+  /// The per-file diffs.
+  public var files: [FileDiff]
+  /// The git version in the `-- ` signature.
+  public var gitVersion: String?
+
+  /// The file name without `.patch`: the patch's slug in this package.
+  public var slug: String {
+    let name = (path as NSString).lastPathComponent
+    return name.hasSuffix(".patch") ? String(name.dropLast(6)) : name
+  }
+
+  /// The upstream commit: the `From` line's id, else a stable-style `[ Upstream commit X ]`
+  /// or `commit X upstream` line in the body, else an `Upstream: X` note below `---`.
+  public var upstreamCommit: String? {
+    if let commit { return commit }
+    if let m = body.firstMatch(of: #/\[ ?[Uu]pstream commit ([0-9a-f]{12,40}) ?\]/#) {
+      return String(m.1)
+    }
+    if let m = body.firstMatch(of: #/(?m)^commit ([0-9a-f]{12,40}) upstream\.?$/#) {
+      return String(m.1)
+    }
+    if let m = notes.firstMatch(of: #/(?m)^Upstream: ([0-9a-f]{12,40})/#) { return String(m.1) }
+    return nil
+  }
+
+  /// The values of every trailer with `key` (case-insensitive), in order.
+  public func trailers(_ key: String) -> [String] {
+    trailers.filter { $0.key.caseInsensitiveCompare(key) == .orderedSame }.map(\.value)
+  }
+
+  /// Lines added over all files.
+  public var insertions: Int { files.reduce(0) { $0 + $1.insertions } }
+  /// Lines removed over all files.
+  public var deletions: Int { files.reduce(0) { $0 + $1.deletions } }
+}
+
+/// A name and mail address.
+public struct Person: Hashable, Sendable, CustomStringConvertible {
+  public var name: String
+  public var email: String
+  public var description: String { email.isEmpty ? name : "\(name) <\(email)>" }
+}
+
+/// One `Key: value` trailer line.
+public struct Trailer: Hashable, Sendable {
+  public var key: String
+  public var value: String
+}
+
+/// The diff of one file.
+public struct FileDiff: Hashable, Sendable {
+  /// The old path, `nil` for a new file (`--- /dev/null`).
+  public var oldPath: String?
+  /// The new path, `nil` for a deleted file.
+  public var newPath: String?
+  /// The pre-image blob id from the `index` line (`000000000000` for a new file).
+  public var oldBlob: String
+  /// The post-image blob id.
+  public var newBlob: String
+  /// The hunks in order.
+  public var hunks: [Hunk]
+
+  /// The path this diff is about (new path, or old path of a deleted file).
+  public var path: String { newPath ?? oldPath ?? "" }
+  /// Whether the patch creates the file.
+  public var isNewFile: Bool { oldPath == nil }
+  /// Lines added.
+  public var insertions: Int { hunks.reduce(0) { $0 + $1.lines.filter { $0.kind == .added }.count } }
+  /// Lines removed.
+  public var deletions: Int { hunks.reduce(0) { $0 + $1.lines.filter { $0.kind == .removed }.count } }
+}
+
+/// One `@@ -a,b +c,d @@ context` hunk.
+public struct Hunk: Hashable, Sendable {
+  public var oldStart: Int
+  public var oldCount: Int
+  public var newStart: Int
+  public var newCount: Int
+  /// The function context after the second `@@` (`static int ttm_pool_restore_commit(...`).
+  public var section: String
+  /// The hunk's lines.
+  public var lines: [HunkLine]
+  /// The 1-based line of the `@@` header in the patch file.
+  public var headerLine: Int
+}
+
+/// A line of a hunk.
+public struct HunkLine: Hashable, Sendable {
+  public enum Kind: Hashable, Sendable { case context, added, removed, noNewlineMarker }
+  public var kind: Kind
+  /// The text without the leading marker.
+  public var text: String
+}
+
+/// Why a patch file could not be parsed: the file, the 1-based line (0 when the problem is
+/// the file as a whole) and the problem.
+public struct PatchParseError: Error, Hashable, Sendable, CustomStringConvertible {
+  public var path: String
+  public var line: Int
+  public var message: String
+  public var description: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
+}
+
+extension PatchFile {
+  /// Reads and parses the patch at `path`.
+  public init(contentsOf path: String) throws {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw PatchParseError(path: path, line: 0, message: "cannot read the file")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw PatchParseError(path: path, line: 0, message: "not UTF-8 text")
+    }
+    try self.init(parsing: text, path: path)
+  }
+
+  /// Parses `text`; `path` names it in errors.
+  public init(parsing text: String, path: String) throws {
+    var p = PatchParser(text: text, path: path)
+    self = try p.parse()
+  }
+}
+
+/// The parser's state: the lines and the current position.
+private struct PatchParser {
+  let lines: [Substring]
+  let path: String
+  var i = 0
+
+  init(text: String, path: String) {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    if lines.last == "" { lines.removeLast() }
+    self.lines = lines
+    self.path = path
+  }
+
+  func error(_ message: String, at line: Int? = nil) -> PatchParseError {
+    PatchParseError(path: path, line: (line ?? i) + 1, message: message)
+  }
+
+  var atEnd: Bool { i >= lines.count }
+  var current: Substring { lines[i] }
+
+  mutating func parse() throws -> PatchFile {
+    // From <sha> Mon Sep 17 00:00:00 2001
+    guard !atEnd, let from = current.wholeMatch(of: #/From ([0-9a-f]{40}) Mon Sep 17 00:00:00 2001/#)
+    else {
+      throw error("expected 'From <40-hex commit> Mon Sep 17 00:00:00 2001' as the first line")
+    }
+    let commit = from.1.allSatisfy { $0 == "0" } ? nil : String(from.1)
+    i += 1
+
+    let headers = try parseHeaders()
+    guard let fromHeader = headers["from"] else { throw error("missing 'From:' header", at: 1) }
+    guard let date = headers["date"] else { throw error("missing 'Date:' header", at: 1) }
+    guard let rawSubject = headers["subject"] else { throw error("missing 'Subject:' header", at: 1) }
+    let author = parsePerson(decodeEncodedWords(fromHeader))
+    let subjectLine = decodeEncodedWords(rawSubject)
+    var subject = subjectLine
+    var prefix = ""
+    if let m = subjectLine.wholeMatch(of: #/\[([^\]]*)\] (.*)/#) {
+      prefix = String(m.1)
+      subject = String(m.2)
+    }
+
+    // The commit message runs to the "---" line.
+    let messageStart = i
+    while !atEnd && current != "---" { i += 1 }
+    guard !atEnd else { throw error("no '---' line after the commit message", at: messageStart) }
+    let (body, trailers) = splitTrailers(Array(lines[messageStart..<i]))
+    i += 1
+
+    // Notes, then the diffstat, up to the first "diff --git".
+    let afterSeparator = i
+    while !atEnd && !current.hasPrefix("diff --git ") { i += 1 }
+    guard !atEnd else { throw error("no 'diff --git' section", at: afterSeparator) }
+    let between = Array(lines[afterSeparator..<i])
+    let statStart =
+      between.firstIndex { $0.wholeMatch(of: #/ .* \| +(\d+ [+-]*|Bin.*)/#) != nil } ?? between.count
+    let notes = between[..<statStart].joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+    let statLines = between[statStart...]
+
+    var files: [FileDiff] = []
+    while !atEnd && current.hasPrefix("diff --git ") {
+      files.append(try parseFileDiff())
+    }
+
+    // The "-- " signature and the git version.
+    var gitVersion: String?
+    if !atEnd {
+      guard current == "-- " else {
+        throw error("unexpected line after the last hunk: '\(current.prefix(60))'")
+      }
+      i += 1
+      if !atEnd { gitVersion = String(current) }
+    }
+
+    let patch = PatchFile(
+      path: path, commit: commit, author: author, date: date, subject: subject,
+      subjectPrefix: prefix, body: body, trailers: trailers, notes: notes, files: files,
+      gitVersion: gitVersion)
+    try checkDiffstat(statLines, against: patch, at: afterSeparator + statStart)
+    return patch
+  }
+
+  /// Headers up to the blank line, unfolding continuation lines; keys lowercased.
+  mutating func parseHeaders() throws -> [String: String] {
+    var headers: [String: String] = [:]
+    var lastKey: String?
+    while !atEnd && current != "" {
+      let line = current
+      if line.first == " " || line.first == "\t", let key = lastKey {
+        headers[key, default: ""] += " " + line.trimmingCharacters(in: .whitespaces)
+      } else if let colon = line.firstIndex(of: ":") {
+        let key = line[..<colon].lowercased()
+        headers[key] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        lastKey = key
+      } else {
+        throw error("malformed header line '\(line.prefix(60))'")
+      }
+      i += 1
+    }
+    guard !atEnd else { throw error("headers are not followed by a blank line") }
+    i += 1
+    return headers
+  }
+
+  /// Splits the commit message into its body and the trailer block: the last paragraph, if
+  /// every line of it is `Key: value` (git's own rule is looser; the patches here are strict).
+  func splitTrailers(_ message: [Substring]) -> (String, [Trailer]) {
+    var end = message.count
+    while end > 0 && message[end - 1].trimmingCharacters(in: .whitespaces).isEmpty { end -= 1 }
+    var start = end
+    while start > 0 && !message[start - 1].trimmingCharacters(in: .whitespaces).isEmpty { start -= 1 }
+    let paragraph = message[start..<end]
+    let trailerPattern = #/([A-Za-z][A-Za-z0-9-]*): (.+)/#
+    guard !paragraph.isEmpty, paragraph.allSatisfy({ $0.wholeMatch(of: trailerPattern) != nil }) else {
+      return (message[..<end].joined(separator: "\n").trimmingCharacters(in: .newlines), [])
+    }
+    let trailers = paragraph.map { line -> Trailer in
+      let m = line.wholeMatch(of: trailerPattern)!
+      return Trailer(key: String(m.1), value: String(m.2))
+    }
+    let body = message[..<start].joined(separator: "\n").trimmingCharacters(in: .newlines)
+    return (body, trailers)
+  }
+
+  mutating func parseFileDiff() throws -> FileDiff {
+    let diffLine = i
+    guard let m = current.wholeMatch(of: #/diff --git a\/(\S+) b\/(\S+)/#) else {
+      throw error("malformed 'diff --git' line")
+    }
+    var oldPath: String? = String(m.1)
+    var newPath: String? = String(m.2)
+    var oldBlob: String?
+    var newBlob: String?
+    i += 1
+    // Extended headers up to "--- ".
+    while !atEnd && !current.hasPrefix("--- ") && !current.hasPrefix("diff --git ") {
+      if let idx = current.wholeMatch(of: #/index ([0-9a-f]{7,40})\.\.([0-9a-f]{7,40})( [0-7]{6})?/#) {
+        oldBlob = String(idx.1)
+        newBlob = String(idx.2)
+      } else if ![
+        "new file mode", "deleted file mode", "old mode", "new mode", "similarity index",
+        "rename from", "rename to", "dissimilarity index", "copy from", "copy to",
+      ].contains(where: { current.hasPrefix($0) }) {
+        throw error("unexpected line in the header of the diff of \(m.2): '\(current.prefix(60))'")
+      }
+      i += 1
+    }
+    guard let oldBlob, let newBlob else {
+      throw error("diff of \(m.2) has no 'index <old>..<new>' line", at: diffLine)
+    }
+    guard !atEnd, current.hasPrefix("--- ") else {
+      throw error("diff of \(m.2) has no '--- ' line", at: diffLine)
+    }
+    if current == "--- /dev/null" { oldPath = nil }
+    i += 1
+    guard !atEnd, current.hasPrefix("+++ ") else { throw error("expected '+++ ' after '--- '") }
+    if current == "+++ /dev/null" { newPath = nil }
+    i += 1
+
+    var hunks: [Hunk] = []
+    while !atEnd && current.hasPrefix("@@ ") {
+      hunks.append(try parseHunk(file: String(m.2)))
+    }
+    guard !hunks.isEmpty else { throw error("diff of \(m.2) has no hunks", at: diffLine) }
+    return FileDiff(oldPath: oldPath, newPath: newPath, oldBlob: oldBlob, newBlob: newBlob, hunks: hunks)
+  }
+
+  /// Parses one hunk and checks that its lines match the counts in its header.
+  mutating func parseHunk(file: String) throws -> Hunk {
+    let headerLine = i
+    guard
+      let h = current.wholeMatch(of: #/@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)/#)
+    else { throw error("malformed hunk header in \(file): '\(current.prefix(60))'") }
+    let header = "@@ -\(h.1)\(h.2.map { ",\($0)" } ?? "") +\(h.3)\(h.4.map { ",\($0)" } ?? "") @@"
+    let oldCount = h.2.map { Int($0)! } ?? 1
+    let newCount = h.4.map { Int($0)! } ?? 1
+    var hunk = Hunk(
+      oldStart: Int(h.1)!, oldCount: oldCount, newStart: Int(h.3)!, newCount: newCount,
+      section: String(h.5), lines: [], headerLine: headerLine + 1)
+    i += 1
+    var old = 0
+    var new = 0
+    func mismatch(_ what: String) -> PatchParseError {
+      error(
+        "hunk \(header) in \(file) (line \(headerLine + 1)) declares \(oldCount) old and \(newCount) new lines, but \(what) (\(old) old, \(new) new so far)"
+      )
+    }
+    while old < oldCount || new < newCount {
+      guard !atEnd else { throw mismatch("the file ends") }
+      let line = current
+      // "-- " followed by something that is not a hunk line is the signature: the hunk ended
+      // early. (Inside a hunk "-- " is otherwise a removed line "- ".)
+      if line == "-- ", i + 1 >= lines.count || !isHunkLine(lines[i + 1]) {
+        throw mismatch("the hunk ends at line \(i + 1), the '-- ' signature")
+      }
+      switch line.first {
+      case " ":
+        old += 1
+        new += 1
+        hunk.lines.append(HunkLine(kind: .context, text: String(line.dropFirst())))
+      case "-":
+        old += 1
+        hunk.lines.append(HunkLine(kind: .removed, text: String(line.dropFirst())))
+      case "+":
+        new += 1
+        hunk.lines.append(HunkLine(kind: .added, text: String(line.dropFirst())))
+      case "\\":
+        hunk.lines.append(HunkLine(kind: .noNewlineMarker, text: String(line.dropFirst())))
+      case nil:
+        // An empty line: a context line whose single space was stripped (git apply accepts
+        // it the same way).
+        old += 1
+        new += 1
+        hunk.lines.append(HunkLine(kind: .context, text: ""))
+      default:
+        throw mismatch("line \(i + 1) is not a hunk line")
+      }
+      if old > oldCount || new > newCount { throw mismatch("line \(i + 1) goes past them") }
+      i += 1
+    }
+    if !atEnd, current.first == "\\" {
+      hunk.lines.append(HunkLine(kind: .noNewlineMarker, text: String(current.dropFirst())))
+      i += 1
+    }
+    // The next line must start a hunk, a file, the signature, or nothing.
+    if !atEnd, !(current.hasPrefix("@@ ") || current.hasPrefix("diff --git ") || current == "-- ") {
+      if let first = current.first, " +-".contains(first) {
+        throw error(
+          "hunk \(header) in \(file) (line \(headerLine + 1)) has more lines than its header declares (\(oldCount) old, \(newCount) new)"
+        )
+      }
+    }
+    return hunk
+  }
+
+  /// Whether `line` can be a line of a hunk body.
+  func isHunkLine(_ line: Substring) -> Bool {
+    guard let first = line.first else { return true }
+    return " +-\\".contains(first) && !line.hasPrefix("diff --git ")
+  }
+
+  /// Checks the diffstat summary line against the hunks.
+  func checkDiffstat(_ stat: ArraySlice<Substring>, against patch: PatchFile, at line: Int) throws {
+    for (offset, l) in stat.enumerated() {
+      guard
+        let m = l.wholeMatch(of: #/ (\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?/#)
+      else { continue }
+      let files = Int(m.1)!
+      let ins = m.2.map { Int($0)! } ?? 0
+      let del = m.3.map { Int($0)! } ?? 0
+      guard files == patch.files.count, ins == patch.insertions, del == patch.deletions else {
+        throw error(
+          "diffstat says \(files) files, \(ins) insertions, \(del) deletions; the diffs have \(patch.files.count), \(patch.insertions), \(patch.deletions)",
+          at: line + offset)
+      }
+      return
+    }
+  }
+}
+
+/// `Name <email>` into its parts.
+private func parsePerson(_ s: String) -> Person {
+  if let m = s.wholeMatch(of: #/\s*"?(.*?)"?\s*<([^>]*)>\s*/#) {
+    return Person(name: String(m.1), email: String(m.2))
+  }
+  return Person(name: s, email: "")
+}
+
+/// Decodes RFC 2047 encoded words (`=?UTF-8?q?Thomas=20Hellstr=C3=B6m?=`, `?b?` too), as
+/// `git format-patch` writes non-ASCII names and subjects. Whitespace between adjacent
+/// encoded words is dropped, as the RFC says.
+func decodeEncodedWords(_ s: String) -> String {
+  let word = #/=\?([^?]+)\?([qQbB])\?([^?]*)\?=/#
+  var out = ""
+  var rest = Substring(s)
+  var lastWasEncoded = false
+  while let m = rest.firstMatch(of: word) {
+    let gap = rest[..<m.range.lowerBound]
+    if !(lastWasEncoded && gap.allSatisfy(\.isWhitespace)) { out += gap }
+    var bytes: [UInt8] = []
+    if m.2.lowercased() == "b" {
+      bytes = Array(Data(base64Encoded: String(m.3)) ?? Data())
+    } else {
+      var it = m.3.utf8.makeIterator()
+      while let c = it.next() {
+        if c == UInt8(ascii: "_") {
+          bytes.append(UInt8(ascii: " "))
+        } else if c == UInt8(ascii: "="), let h = it.next(), let l = it.next(),
+          let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)
+        {
+          bytes.append(v)
+        } else {
+          bytes.append(c)
+        }
+      }
+    }
+    out += String(decoding: bytes, as: UTF8.self)
+    rest = rest[m.range.upperBound...]
+    lastWasEncoded = true
+  }
+  return out + rest
+}

@@ -1,0 +1,176 @@
+/// How sure a fact is, as the reference notes grade it.
+public enum Confidence: Hashable, Codable, Sendable, CustomStringConvertible {
+  /// Confirmed from a source (a commit, a release, a hash).
+  case verified
+  /// Not confirmed; the reason says what is missing.
+  case unverified(String)
+
+  public var description: String {
+    switch self {
+    case .verified: "verified"
+    case .unverified(let why): "UNVERIFIED: \(why)"
+    }
+  }
+}
+
+/// Where an upstream patch stands.
+public enum UpstreamStatus: Hashable, Codable, Sendable {
+  /// Merged as `commit`, first released in `release`.
+  case merged(commit: String, release: String, confidence: Confidence)
+  /// Posted but not merged, as far as known.
+  case notMerged
+}
+
+/// A patch of the same series, for partial-series checks.
+public struct SeriesSibling: Hashable, Codable, Sendable {
+  /// `1/3`, `2/2`, ...
+  public let position: String
+  public let subject: String
+  /// The upstream commit, if merged.
+  public let commit: String?
+}
+
+/// The series a patch belongs to.
+public struct Series: Hashable, Codable, Sendable {
+  public let title: String
+  /// This patch's place, e.g. `2/3`.
+  public let position: String
+  /// The other patches of the series.
+  public let siblings: [SeriesSibling]
+}
+
+/// One upstream patch this package reproduces, with what its text does not say.
+///
+/// The patch texts themselves are `patches/<slug>.patch`; a test checks that this catalog
+/// agrees with them (subject, upstream commit, files touched).
+public struct UpstreamPatch: Hashable, Codable, Sendable, Identifiable {
+  /// The short name used everywhere in the package (file name, test tags, matrix columns).
+  public let slug: String
+  /// The subject line, without `[PATCH ...]`.
+  public let subject: String
+  /// The mail the patch text was reconstructed from.
+  public let messageID: String
+  /// Where it stands upstream.
+  public let status: UpstreamStatus
+  /// Its series, if it is one patch of several.
+  public let series: Series?
+  /// The kernel files its diff touches.
+  public let files: [String]
+  /// One sentence: what changes in behaviour.
+  public let summary: String
+
+  public var id: String { slug }
+
+  /// The upstream commit, if merged.
+  public var upstreamCommit: String? {
+    if case .merged(let commit, _, _) = status { return commit }
+    return nil
+  }
+}
+
+/// The four upstream patches (`DESIGN.md`, "The four patches").
+public enum PatchCatalog {
+  /// "drm/ttm: Provide a shmem backup implementation", v14 2/8.
+  public static let shmemBackupV14 = UpstreamPatch(
+    slug: "shmem-backup-v14",
+    subject: "drm/ttm: Provide a shmem backup implementation",
+    messageID: "20241115150120.3280-3-thomas.hellstrom@linux.intel.com",
+    status: .merged(
+      commit: "e7b5d23e5d4705ae93ef6af891b7b7bcccbe1257", release: "v6.15-rc1",
+      confidence: .unverified("merged from v16, not v14; the -rc1 tag is inferred from merge timing")),
+    series: Series(
+      title: "TTM shrinker helpers and xe buffer object shrinker", position: "2/8",
+      siblings: [
+        SeriesSibling(
+          position: "1/8",
+          subject: "drm/ttm: Balance ttm_resource_cursor_init() and ttm_resource_cursor_fini()",
+          commit: nil),
+        SeriesSibling(
+          position: "3/8", subject: "drm/ttm/pool, drm/ttm/tt: Provide a helper to shrink pages",
+          commit: "b63d715b8090"),
+        SeriesSibling(
+          position: "4/8", subject: "drm/ttm: Use fault-injection to test error paths",
+          commit: "8ae875f64118"),
+        SeriesSibling(
+          position: "5/8", subject: "drm/ttm: Add a macro to perform LRU iteration",
+          commit: "f3bcfd04a52f"),
+        SeriesSibling(position: "6/8", subject: "drm/ttm: Add helpers for shrinking", commit: "70d645deac98"),
+        SeriesSibling(position: "7/8", subject: "drm/xe: Add a shrinker for xe bos", commit: "00c8efc3180f"),
+        SeriesSibling(
+          position: "8/8", subject: "drm/xe: Increase the XE_PL_TT watermark", commit: "d2d5f6d57884"),
+      ]),
+    files: [
+      "drivers/gpu/drm/ttm/Makefile", "drivers/gpu/drm/ttm/ttm_backup.c",
+      "include/drm/ttm/ttm_backup.h",
+    ],
+    summary:
+      "TTM swapout goes from the all-or-nothing ttm_tt_swapout() (whole-tt copy into a new shmem file, then free) to page-by-page backup with handles in the page array, partial backup and resumable restore."
+  )
+
+  /// "drm/ttm: Avoid invoking the OOM killer when reading back swapped content".
+  public static let gfpRetryMayfailReadback = UpstreamPatch(
+    slug: "gfp-retry-mayfail-readback",
+    subject: "drm/ttm: Avoid invoking the OOM killer when reading back swapped content",
+    messageID: "20260317141856.237876-3-thomas.hellstrom@linux.intel.com",
+    status: .merged(
+      commit: "c6135f67aa37a4a744869f726d706bda091e6dfa", release: "v7.1",
+      confidence: .unverified("merged via drm-misc-next-2026-03-26 towards v7.1; the -rc tag is not checked")),
+    series: Series(
+      title: "gfp_retry_mayfail behaviour", position: "2/3",
+      siblings: [
+        SeriesSibling(
+          position: "1/3",
+          subject: "drm/ttm: Don't spam the log on buffer object backing store allocation failure",
+          commit: "55fcf74cc2330580659426a57d1fa0125f7326b3"),
+        SeriesSibling(
+          position: "3/3", subject: "drm/ttm: Update the struct ttm_operation_ctx kerneldoc",
+          commit: "5f1d250a8fc4a4975b692e30229ad93a20c3778a"),
+      ]),
+    files: [
+      "drivers/gpu/drm/ttm/ttm_backup.c", "drivers/gpu/drm/ttm/ttm_pool.c",
+      "include/drm/ttm/ttm_backup.h",
+    ],
+    summary:
+      "Swap readback during restore uses mapping_gfp_mask | __GFP_RETRY_MAYFAIL | __GFP_NOWARN when ctx->gfp_retry_mayfail, so a swap-in under OOM returns -ENOMEM instead of OOM-killing a bystander."
+  )
+
+  /// "drm/ttm: Use ttm_backup_insert_folio() for zero-copy swapout", 2/2.
+  public static let zeroCopyInsertFolio = UpstreamPatch(
+    slug: "zero-copy-insert-folio",
+    subject: "drm/ttm: Use ttm_backup_insert_folio() for zero-copy swapout",
+    messageID: "20260512110339.6244-3-thomas.hellstrom@linux.intel.com",
+    status: .notMerged,
+    series: Series(
+      title: "Insert instead of copy pages into shmem when shrinking", position: "2/2",
+      siblings: [
+        SeriesSibling(position: "1/2", subject: "mm/shmem: add shmem_insert_folio()", commit: nil)
+      ]),
+    files: [
+      "drivers/gpu/drm/ttm/ttm_backup.c", "drivers/gpu/drm/ttm/ttm_pool.c",
+      "include/drm/ttm/ttm_backup.h",
+    ],
+    summary:
+      "ttm_pool_backup() hands whole, possibly higher-order, pages to shmem instead of split + allocate + copy, and falls back to split and order-0 retry when a higher-order insert fails."
+  )
+
+  /// "drm/panfrost: Fix shrinker list corruption by madvise IOCTL".
+  public static let madviseListMove = UpstreamPatch(
+    slug: "madvise-list-move",
+    subject: "drm/panfrost: Fix shrinker list corruption by madvise IOCTL",
+    messageID: "20220630200601.1884120-3-dmitry.osipenko@collabora.com",
+    status: .merged(
+      commit: "9fc33eaaa979d112d10fea729edcd2a2e21aa912", release: "v5.19-rc7", confidence: .verified),
+    series: nil,
+    files: ["drivers/gpu/drm/panfrost/panfrost_drv.c"],
+    summary:
+      "A second DONTNEED did list_add_tail() on a BO already on shrinker_list, corrupting it; list_move_tail() unlinks first."
+  )
+
+  /// All four, in the order of `DESIGN.md`.
+  public static let all: [UpstreamPatch] = [
+    shmemBackupV14, gfpRetryMayfailReadback, zeroCopyInsertFolio, madviseListMove,
+  ]
+
+  /// The patch with `slug`.
+  public static func patch(_ slug: String) -> UpstreamPatch? { all.first { $0.slug == slug } }
+}

@@ -1,0 +1,66 @@
+import Testing
+
+@testable import BOCore
+
+@Suite("Fault injection", .tags(.faultInjection))
+struct FaultInjectionTests {
+  @Test("fail-nth fails exactly the n-th call", arguments: 1...4)
+  func failNth(_ n: Int) {
+    var f = FaultInjection()
+    f.arm(.shmemRead, .nth(n))
+    let results = (1...5).map { _ in f.shouldFail(.shmemRead) }
+    #expect(results == (1...5).map { $0 == n })
+    #expect(f.calls(.shmemRead) == 5 && f.injected(.shmemRead) == 1)
+  }
+
+  @Test("space and times: let the first calls through, then fail a bounded number")
+  func spaceTimes() {
+    var f = FaultInjection()
+    f.arm(.failPageAlloc, .after(2, times: 2))
+    #expect((1...6).map { _ in f.shouldFail(.failPageAlloc) } == [false, false, true, true, false, false])
+  }
+
+  @Test("without CONFIG_FAULT_INJECTION nothing fails, but calls are still counted")
+  func notConfigured() {
+    var f = FaultInjection(configured: false)
+    f.arm(.shmemRead, .nth(1))
+    #expect(!f.shouldFail(.shmemRead) && f.calls(.shmemRead) == 1)
+  }
+
+  /// The kernel's default `fail_page_alloc` filters exempt order-0, reclaiming and highmem
+  /// allocations, and do not count them as calls; `__GFP_NOFAIL` is always exempt.
+  @Test(
+    "fail_page_alloc filters",
+    arguments: [
+      (GFP.GFP_KERNEL, 0, FailPageAllocFilter.kernelDefault, false),
+      (.GFP_NOWAIT, 1, .kernelDefault, true),
+      (.GFP_NOWAIT, 0, .kernelDefault, false),
+      (.GFP_HIGHUSER_MOVABLE, 0, .none, true),
+      (.GFP_KERNEL, 2, .none, true),
+      ([.GFP_KERNEL, .__GFP_NOFAIL], 0, .none, false),
+    ] as [(GFP, Int, FailPageAllocFilter, Bool)])
+  func failPageAlloc(_ gfp: GFP, _ order: Int, _ filter: FailPageAllocFilter, _ fails: Bool) throws {
+    let m = Machine(MachineConfig(memoryPages: 64))
+    m.failPageAllocFilter = filter
+    m.faults.arm(.failPageAlloc, .nth(1))
+    let page = try m.allocPages(gfp, order: order, owner: .other("request"))
+    #expect((page == nil) == fails)
+    #expect(m.faults.calls(.failPageAlloc) == (fails ? 1 : 0), "filtered allocations are not calls")
+    #expect(!m.dmesg.grep("FAULT_INJECTION: forcing a failure.").isEmpty == (fails && !gfp.contains(.__GFP_NOWARN)))
+    if let page { m.freePages(page, order: order) }
+    #expect(m.audit().isClean)
+  }
+
+  @Test("a shmem read failure injected before allocation leaves nothing behind")
+  func shmemReadFailure() throws {
+    let m = Machine(MachineConfig(memoryPages: 64))
+    let file = m.shmemFileSetup("t", size: 4 * PAGE_SIZE)
+    m.faults.arm(.shmemRead, .nth(2))
+    let first = try m.shmemReadFolio(file, 0)
+    #expect(throws: Errno.ENOMEM) { _ = try m.shmemReadFolio(file, 1) }
+    #expect(m.shmemEntry(file, 1) == nil)
+    m.folioPut(first)
+    m.fput(file)
+    #expect(m.audit().isClean)
+  }
+}
