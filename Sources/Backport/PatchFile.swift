@@ -37,16 +37,17 @@ public struct PatchFile: Hashable, Sendable {
     return name.hasSuffix(".patch") ? String(name.dropLast(6)) : name
   }
 
-  /// The upstream commit: the `From` line's id, else a stable-style `[ Upstream commit X ]`
-  /// or `commit X upstream` line in the body, else an `Upstream: X` note below `---`.
+  /// The upstream commit: a stable-style `[ Upstream commit X ]` or `commit X upstream` line
+  /// in the body (in a stable backport the `From` line holds the stable commit), else the
+  /// `From` line's id, else an `Upstream: X` note below `---`.
   public var upstreamCommit: String? {
-    if let commit { return commit }
     if let m = body.firstMatch(of: #/\[ ?[Uu]pstream commit ([0-9a-f]{12,40}) ?\]/#) {
       return String(m.1)
     }
     if let m = body.firstMatch(of: #/(?m)^commit ([0-9a-f]{12,40}) upstream\.?$/#) {
       return String(m.1)
     }
+    if let commit { return commit }
     if let m = notes.firstMatch(of: #/(?m)^Upstream: ([0-9a-f]{12,40})/#) { return String(m.1) }
     return nil
   }
@@ -81,7 +82,8 @@ public struct FileDiff: Hashable, Sendable {
   public var oldPath: String?
   /// The new path, `nil` for a deleted file.
   public var newPath: String?
-  /// The pre-image blob id from the `index` line (`000000000000` for a new file).
+  /// The pre-image blob id from the `index` line (`000000000000` for a new file; empty for a
+  /// pure rename, which has no `index` line).
   public var oldBlob: String
   /// The post-image blob id.
   public var newBlob: String
@@ -252,8 +254,12 @@ private struct PatchParser {
     return headers
   }
 
-  /// Splits the commit message into its body and the trailer block: the last paragraph, if
-  /// every line of it is `Key: value` (git's own rule is looser; the patches here are strict).
+  /// Splits the commit message into its body and the trailer block, following git's rule
+  /// (`git interpret-trailers`): the last paragraph is the trailer block if all its lines are
+  /// trailers, or if at least a quarter are and one of them is `Signed-off-by` (stable
+  /// backports put `[ name: note ]` and `(cherry picked from ...)` lines among the trailers).
+  /// Lines that are not `Key: value` are skipped; an indented line continues the trailer
+  /// above it.
   func splitTrailers(_ message: [Substring]) -> (String, [Trailer]) {
     var end = message.count
     while end > 0 && message[end - 1].trimmingCharacters(in: .whitespaces).isEmpty { end -= 1 }
@@ -261,45 +267,77 @@ private struct PatchParser {
     while start > 0 && !message[start - 1].trimmingCharacters(in: .whitespaces).isEmpty { start -= 1 }
     let paragraph = message[start..<end]
     let trailerPattern = #/([A-Za-z][A-Za-z0-9-]*): (.+)/#
-    guard !paragraph.isEmpty, paragraph.allSatisfy({ $0.wholeMatch(of: trailerPattern) != nil }) else {
-      return (message[..<end].joined(separator: "\n").trimmingCharacters(in: .newlines), [])
+    var trailers: [Trailer] = []
+    var others = 0
+    for line in paragraph {
+      if let m = line.wholeMatch(of: trailerPattern) {
+        trailers.append(Trailer(key: String(m.1), value: String(m.2)))
+      } else if let first = line.first, first == " " || first == "\t", !trailers.isEmpty {
+        trailers[trailers.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces)
+      } else {
+        others += 1
+      }
     }
-    let trailers = paragraph.map { line -> Trailer in
-      let m = line.wholeMatch(of: trailerPattern)!
-      return Trailer(key: String(m.1), value: String(m.2))
+    let isBlock =
+      !trailers.isEmpty
+      && (others == 0
+        || (trailers.count * 4 >= paragraph.count && trailers.contains { $0.key == "Signed-off-by" }))
+    guard isBlock else {
+      return (message[..<end].joined(separator: "\n").trimmingCharacters(in: .newlines), [])
     }
     let body = message[..<start].joined(separator: "\n").trimmingCharacters(in: .newlines)
     return (body, trailers)
   }
 
+  /// Parses one `diff --git` section. Renames, mode changes and binary diffs may have no
+  /// hunks; any other diff must have `---`/`+++` lines and at least one hunk. Quoted paths
+  /// (file names with spaces) are not supported.
   mutating func parseFileDiff() throws -> FileDiff {
     let diffLine = i
     guard let m = current.wholeMatch(of: #/diff --git a\/(\S+) b\/(\S+)/#) else {
-      throw error("malformed 'diff --git' line")
+      throw error("malformed 'diff --git' line (quoted paths are not supported)")
     }
+    let name = String(m.2)
     var oldPath: String? = String(m.1)
     var newPath: String? = String(m.2)
     var oldBlob: String?
     var newBlob: String?
+    var mayHaveNoHunks = false
     i += 1
-    // Extended headers up to "--- ".
-    while !atEnd && !current.hasPrefix("--- ") && !current.hasPrefix("diff --git ") {
+    // Extended headers up to "--- ", the next file, or the signature.
+    while !atEnd && !current.hasPrefix("--- ") && !current.hasPrefix("diff --git ") && current != "-- " {
       if let idx = current.wholeMatch(of: #/index ([0-9a-f]{7,40})\.\.([0-9a-f]{7,40})( [0-7]{6})?/#) {
         oldBlob = String(idx.1)
         newBlob = String(idx.2)
-      } else if ![
-        "new file mode", "deleted file mode", "old mode", "new mode", "similarity index",
-        "rename from", "rename to", "dissimilarity index", "copy from", "copy to",
+      } else if current.hasPrefix("new file mode") {
+        oldPath = nil
+        mayHaveNoHunks = true
+      } else if current.hasPrefix("deleted file mode") {
+        newPath = nil
+        mayHaveNoHunks = true
+      } else if [
+        "old mode", "new mode", "similarity index", "rename from", "rename to", "dissimilarity index",
+        "copy from", "copy to",
       ].contains(where: { current.hasPrefix($0) }) {
-        throw error("unexpected line in the header of the diff of \(m.2): '\(current.prefix(60))'")
+        mayHaveNoHunks = true
+      } else if current.hasPrefix("Binary files ") && current.hasSuffix(" differ") {
+        mayHaveNoHunks = true
+      } else if current == "GIT binary patch" {
+        mayHaveNoHunks = true
+        while !atEnd && !current.hasPrefix("diff --git ") && current != "-- " { i += 1 }
+        break
+      } else {
+        throw error("unexpected line in the header of the diff of \(name): '\(current.prefix(60))'")
       }
       i += 1
     }
-    guard let oldBlob, let newBlob else {
-      throw error("diff of \(m.2) has no 'index <old>..<new>' line", at: diffLine)
+    if atEnd || !current.hasPrefix("--- ") {
+      guard mayHaveNoHunks else { throw error("diff of \(name) has no '--- ' line", at: diffLine) }
+      return FileDiff(
+        oldPath: oldPath, newPath: newPath, oldBlob: oldBlob ?? "", newBlob: newBlob ?? "", hunks: [])
     }
-    guard !atEnd, current.hasPrefix("--- ") else {
-      throw error("diff of \(m.2) has no '--- ' line", at: diffLine)
+    guard let oldBlob, let newBlob else {
+      throw error("diff of \(name) has no 'index <old>..<new>' line", at: diffLine)
     }
     if current == "--- /dev/null" { oldPath = nil }
     i += 1
@@ -309,9 +347,9 @@ private struct PatchParser {
 
     var hunks: [Hunk] = []
     while !atEnd && current.hasPrefix("@@ ") {
-      hunks.append(try parseHunk(file: String(m.2)))
+      hunks.append(try parseHunk(file: name))
     }
-    guard !hunks.isEmpty else { throw error("diff of \(m.2) has no hunks", at: diffLine) }
+    guard !hunks.isEmpty else { throw error("diff of \(name) has no hunks", at: diffLine) }
     return FileDiff(oldPath: oldPath, newPath: newPath, oldBlob: oldBlob, newBlob: newBlob, hunks: hunks)
   }
 

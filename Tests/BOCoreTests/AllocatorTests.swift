@@ -83,6 +83,13 @@ struct AllocatorTests {
     // __GFP_NOFAIL never fails: it kills where it may, and retries forever where it may not.
     AllocCase(gfp: [.GFP_KERNEL, .__GFP_NOFAIL], order: 0, expected: .oomKill),
     AllocCase(gfp: [.GFP_KERNEL, .__GFP_NOFAIL], order: 4, expected: .neverReturns),
+    // ...but a __GFP_NOFAIL caller that cannot reclaim goes to fail (the kernel WARNs).
+    AllocCase(gfp: [.GFP_ATOMIC, .__GFP_NOFAIL], order: 0, expected: .fail(warned: true)),
+    // NORETRY never reaches the OOM killer, so NOFAIL just retries.
+    AllocCase(gfp: [.GFP_KERNEL, .__GFP_NORETRY, .__GFP_NOFAIL], order: 0, expected: .neverReturns),
+    AllocCase(gfp: [.GFP_KERNEL, .__GFP_RETRY_MAYFAIL, .__GFP_NOFAIL], order: 4, expected: .neverReturns),
+    // A request limited to ZONE_DMA32 (below ZONE_NORMAL) never OOM-kills.
+    AllocCase(gfp: [.GFP_KERNEL, .__GFP_DMA32], order: 0, expected: .fail(warned: true)),
   ]
 
   @Test("decision table under genuine OOM", arguments: genuineOOM)
@@ -99,32 +106,81 @@ struct AllocatorTests {
     #expect(m.audit().isClean, "\(m.audit())")
   }
 
-  /// With a shrinker holding 64 pages, every reclaiming request is satisfied without a kill;
-  /// a shrinker that needs `__GFP_FS` gives a `GFP_NOFS` request nothing, which then retries
-  /// forever, as in the kernel.
+  /// With a shrinker holding 64 pages, reclaiming requests are satisfied without a kill. A
+  /// GPU-style shrinker's pages do not count as reclaim progress, so an order-0
+  /// `__GFP_NORETRY` request fails although the shrinker freed memory (the kernel's
+  /// `__alloc_pages_direct_reclaim()` skips its retry without progress); one that accounts
+  /// its pages lets it succeed. A shrinker that needs `__GFP_FS` gives a `GFP_NOFS` request
+  /// nothing, which then retries forever.
   @Test(
     "success after shrinker reclaim",
     arguments: [
-      (GFP.GFP_KERNEL, GFP([]), AllocOutcome.reclaimed),
-      ([.GFP_KERNEL, .__GFP_NORETRY], [], .reclaimed),
-      ([.GFP_KERNEL, .__GFP_RETRY_MAYFAIL, .__GFP_NOWARN], [], .reclaimed),
-      (.GFP_NOFS, [], .reclaimed),
-      (.GFP_NOFS, .__GFP_FS, .neverReturns),
-      (.GFP_KERNEL, .__GFP_FS, .reclaimed),
-      (.GFP_ATOMIC, [], .fail(warned: true)),
-    ] as [(GFP, GFP, AllocOutcome)])
-  func shrinkerReclaim(_ gfp: GFP, _ shrinkerNeeds: GFP, _ expected: AllocOutcome) throws {
+      (GFP.GFP_KERNEL, GFP([]), false, AllocOutcome.reclaimed),
+      ([.GFP_KERNEL, .__GFP_NORETRY], [], false, .fail(warned: true)),
+      ([.GFP_KERNEL, .__GFP_NORETRY], [], true, .reclaimed),
+      ([.GFP_KERNEL, .__GFP_RETRY_MAYFAIL, .__GFP_NOWARN], [], false, .reclaimed),
+      (.GFP_NOFS, [], false, .reclaimed),
+      (.GFP_NOFS, .__GFP_FS, false, .neverReturns),
+      (.GFP_KERNEL, .__GFP_FS, false, .reclaimed),
+      (.GFP_ATOMIC, [], false, .fail(warned: true)),
+    ] as [(GFP, GFP, Bool, AllocOutcome)])
+  func shrinkerReclaim(_ gfp: GFP, _ shrinkerNeeds: GFP, _ accounts: Bool, _ expected: AllocOutcome) throws {
     let m = Machine(MachineConfig(memoryPages: 256))
-    let cache = try PageCacheShrinker(machine: m, pages: 64, requires: shrinkerNeeds)
+    let cache = try PageCacheShrinker(machine: m, pages: 64, requires: shrinkerNeeds, accounts: accounts)
     m.registerShrinker(cache)
     let chrome = try m.spawnTask("chrome", rssPages: m.mem.nrFreePages)
     #expect(try classify(m, gfp, order: 0, bystander: chrome) == expected)
-    if expected == .reclaimed {
-      #expect(cache.pages.count < 64)
-      #expect(m.vmstat.allocstall > 0)
+    if gfp.contains(.__GFP_DIRECT_RECLAIM) && shrinkerNeeds.isEmpty {
+      #expect(cache.pages.count < 64, "the shrinker freed pages in every reclaiming case")
     }
     cache.release(m)
     #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  /// `should_reclaim_retry()` keeps retrying while the pages reclaim could free would be
+  /// enough, at most `MAX_RECLAIM_RETRIES` passes without progress. Here 16 shmem folios are
+  /// reclaimable on paper but held by someone, so every pass frees nothing.
+  @Test(
+    "reclaim retries MAX_RECLAIM_RETRIES times before giving up or killing",
+    arguments: [
+      ([GFP.GFP_KERNEL, .__GFP_RETRY_MAYFAIL], MAX_RECLAIM_RETRIES + 1, AllocOutcome.fail(warned: true)),
+      ([.GFP_KERNEL, .__GFP_NORETRY], 1, .fail(warned: true)),
+      (.GFP_KERNEL, MAX_RECLAIM_RETRIES + 1, .oomKill),
+    ] as [(GFP, Int, AllocOutcome)])
+  func reclaimRetries(_ gfp: GFP, _ passes: Int, _ expected: AllocOutcome) throws {
+    let m = Machine(MachineConfig(memoryPages: 256, swapPages: 64))
+    let file = m.shmemFileSetup("held", size: 16 * PAGE_SIZE)
+    let held = try (0..<16).map { try m.shmemReadFolio(file, $0) }  // each keeps a reference
+    let chrome = try m.spawnTask("chrome", rssPages: m.mem.nrFreePages)
+    #expect(try classify(m, gfp, order: 0, bystander: chrome) == expected)
+    #expect(m.vmstat.allocstall == passes)
+    #expect(m.vmstat.pswpout == 0, "held folios are never written out")
+    for folio in held { m.folioPut(folio) }
+    m.fput(file)
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  /// A task already in reclaim (`PF_MEMALLOC`) may use every reserve but never reclaims
+  /// again, so with nothing free its allocation fails, without an OOM kill.
+  @Test("an allocation from reclaim context never recurses into reclaim")
+  func memallocNoRecursion() throws {
+    let (m, chrome) = try machineInOOM()
+    m.tasks[m.taskIndex(m.currentPID)!].inMemallocScope = true
+    #expect(try classify(m, .GFP_KERNEL, order: 0, bystander: chrome) == .fail(warned: true))
+    #expect(m.vmstat.allocstall == 0)
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  /// `out_of_memory()` reports progress without killing for `GFP_NOFS`, and a
+  /// `__GFP_NOFAIL` caller then gets the reserves (`ALLOC_NO_WATERMARKS`).
+  @Test("GFP_NOFS|__GFP_NOFAIL under OOM takes a reserve page instead of killing")
+  func nofsNofailUsesReserves() throws {
+    let m = Machine(MachineConfig(memoryPages: 256, watermarks: Watermarks(min: 64)))
+    let chrome = try m.spawnTask("chrome", rssPages: 256 - 40)
+    let page = try #require(try m.allocPages([.GFP_NOFS, .__GFP_NOFAIL], order: 0, owner: .other("r")))
+    #expect(!m.task(chrome)!.isOOMVictim && m.vmstat.oomKill == 0)
+    m.freePages(page, order: 0)
+    #expect(m.audit().isClean)
   }
 
   /// shmem folios are reclaimed by writing them to swap, which needs `__GFP_FS`
@@ -194,38 +250,100 @@ struct AllocatorTests {
     #expect(mem[a].content == .poison)
   }
 
-  @Test("split_page() gives every sub-page its own reference")
+  @Test("split_page() gives every tail page a reference and leaves the head's alone")
   func splitPage() throws {
     let m = Machine(MachineConfig(memoryPages: 64))
     let p = try #require(try m.allocPages(.GFP_KERNEL, order: 3, owner: .other("ttm")))
-    m.mem.splitPage(p, order: 3)
-    for i in 0..<8 {
-      #expect(m.mem[p + i].refcount == 1)
-      m.freePages(p + i, order: 0)
-    }
+    m.getPage(p)  // someone else holds the head too
+    m.splitPage(p, order: 3)
+    #expect((0..<8).map { m.mem[p + $0].refcount } == [2, 1, 1, 1, 1, 1, 1, 1])
+    m.freePages(p, order: 0)
+    for i in 0..<8 { m.freePages(p + i, order: 0) }
     #expect(m.audit().isClean)
   }
 
-  /// Reserves: `__GFP_HIGH` may use half the min watermark, `PF_MEMALLOC` (reclaim
-  /// context) all of it, and `__GFP_NOMEMALLOC` none.
+  /// Reserves, with the min watermark at 64 and 30 pages free: `__GFP_HIGH` may go down to
+  /// half of it (32, not enough), a caller that also cannot block to a further quarter (24,
+  /// enough), `__GFP_MEMALLOC` and `PF_MEMALLOC` (reclaim context) to nothing, and
+  /// `__GFP_NOMEMALLOC` forbids all of it.
   @Test(
     "watermarks and reserves",
     arguments: [
       (GFP.GFP_NOWAIT, false, false),
       (.GFP_ATOMIC, false, true),
+      ([.GFP_KERNEL, .__GFP_HIGH, .__GFP_NORETRY, .__GFP_NOWARN], false, false),
       ([.GFP_NOWAIT, .__GFP_MEMALLOC], false, true),
       ([.GFP_NOWAIT, .__GFP_MEMALLOC, .__GFP_NOMEMALLOC], false, false),
       (.GFP_NOWAIT, true, true),
       ([.GFP_NOWAIT, .__GFP_NOMEMALLOC], true, false),
     ] as [(GFP, Bool, Bool)])
   func reserves(_ gfp: GFP, _ inReclaim: Bool, _ succeeds: Bool) throws {
-    // min = 64: with 40 pages free, only reserve users get one.
     let m = Machine(MachineConfig(memoryPages: 256, watermarks: Watermarks(min: 64)))
-    try m.spawnTask("chrome", rssPages: 256 - 40)
-    let i = m.taskIndex(m.currentPID)!
-    m.tasks[i].inMemallocScope = inReclaim
+    try m.spawnTask("chrome", rssPages: 256 - 30)
+    m.tasks[m.taskIndex(m.currentPID)!].inMemallocScope = inReclaim
     let page = try m.allocPages(gfp, order: 0, owner: .other("request"))
     #expect((page != nil) == succeeds)
+    #expect(m.vmstat.oomKill == 0)
     if let page { m.freePages(page, order: 0) }
+    #expect(m.audit().isClean)
+  }
+
+  /// An OOM victim may use half the min reserve (`ALLOC_OOM`) when it retries; with
+  /// `__GFP_NOMEMALLOC` it may not, and fails instead of looping.
+  @Test(
+    "an OOM victim's access to the reserves",
+    arguments: [
+      (GFP([.GFP_KERNEL, .__GFP_NORETRY, .__GFP_NOWARN]), false, false),
+      ([.GFP_KERNEL, .__GFP_NORETRY, .__GFP_NOWARN], true, true),
+      ([.GFP_KERNEL, .__GFP_NOMEMALLOC, .__GFP_NOWARN], true, false),
+    ] as [(GFP, Bool, Bool)])
+  func oomVictimReserves(_ gfp: GFP, _ victim: Bool, _ succeeds: Bool) throws {
+    // min 64, 40 free: ALLOC_OOM's bar is 32.
+    let m = Machine(MachineConfig(memoryPages: 256, watermarks: Watermarks(min: 64)))
+    try m.spawnTask("chrome", rssPages: 256 - 40, oomScoreAdj: OOM_SCORE_ADJ_MIN)
+    m.tasks[m.taskIndex(m.currentPID)!].isOOMVictim = victim
+    let page = try m.allocPages(gfp, order: 0, owner: .other("request"))
+    #expect((page != nil) == succeeds)
+    #expect(m.vmstat.oomKill == 0)
+    if let page { m.freePages(page, order: 0) }
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  /// `do_shrink_slab()`: `(freeable >> priority) * 4 / seeks` objects, at most twice the
+  /// freeable count, in batches of 128, everything left once it is more than the freeable.
+  @Test(
+    "do_shrink_slab() scan arithmetic",
+    arguments: [
+      (10, 12, 0, 0),  // 10 >> 12 = 0: nothing to scan at the start of reclaim
+      (10, 2, 0, 0),  // (10 >> 2) * 2 = 4 < 10 and < 128
+      (10, 1, 1, 10),  // (10 >> 1) * 2 = 10 >= freeable: one scan of all 10
+      (300, 0, 4, 300),  // 600 to scan: 128, 128, 128, 128, stop at 88 < 128
+    ] as [(Int, Int, Int, Int)])
+  func shrinkSlabArithmetic(_ freeable: Int, _ priority: Int, _ scans: Int, _ freed: Int) throws {
+    let m = Machine(MachineConfig(memoryPages: 512))
+    let cache = try PageCacheShrinker(machine: m, pages: freeable)
+    #expect(try m.doShrinkSlab(cache, gfp: .GFP_KERNEL, priority: priority) == freed)
+    #expect(cache.scans == scans)
+    cache.release(m)
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  @Test("a shrinker that returns SHRINK_STOP ends the scan")
+  func shrinkStop() throws {
+    let m = Machine(MachineConfig(memoryPages: 512))
+    // Counts its objects for any gfp, but stops when asked to scan without __GFP_FS.
+    final class Stopper: Shrinker {
+      let name = "stopper"
+      var scans = 0
+      func countObjects(_ sc: ShrinkControl, on machine: Machine) -> Int { 300 }
+      func scanObjects(_ sc: inout ShrinkControl, on machine: Machine) -> ShrinkResult {
+        scans += 1
+        return .stop
+      }
+    }
+    let s = Stopper()
+    #expect(try m.doShrinkSlab(s, gfp: .GFP_NOFS, priority: 0) == 0)
+    #expect(s.scans == 1)
+    #expect(m.audit().isClean, "\(m.audit())")
   }
 }

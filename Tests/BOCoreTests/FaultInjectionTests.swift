@@ -13,11 +13,30 @@ struct FaultInjectionTests {
     #expect(f.calls(.shmemRead) == 5 && f.injected(.shmemRead) == 1)
   }
 
-  @Test("space and times: let the first calls through, then fail a bounded number")
+  @Test("space lets calls through while more than their size is left, then times bounds the failures")
   func spaceTimes() {
     var f = FaultInjection()
-    f.arm(.failPageAlloc, .after(2, times: 2))
-    #expect((1...6).map { _ in f.shouldFail(.failPageAlloc) } == [false, false, true, true, false, false])
+    f.arm(.shmemRead, .after(space: 3, times: 2))
+    #expect((1...6).map { _ in f.shouldFail(.shmemRead) } == [false, false, true, true, false, false])
+  }
+
+  @Test("fail-nth ignores times, as should_fail_ex() jumps straight to fail")
+  func failNthIgnoresTimes() {
+    var f = FaultInjection()
+    f.arm(.shmemRead, FaultAttr(failNth: 2, times: 0))
+    #expect((1...3).map { _ in f.shouldFail(.shmemRead) } == [false, true, false])
+  }
+
+  /// fail_page_alloc passes `1 << order` as the size.
+  @Test("fail_page_alloc's space counts pages, not calls")
+  func spaceCountsPages() throws {
+    let m = Machine(MachineConfig(memoryPages: 64))
+    m.failPageAllocFilter = .none
+    m.faults.arm(.failPageAlloc, .after(space: 8))
+    let first = try #require(try m.allocPages(.GFP_KERNEL, order: 2, owner: .other("a")))
+    #expect(try m.allocPages(.GFP_KERNEL, order: 2, owner: .other("b")) == nil, "4 left is not more than 4")
+    m.freePages(first, order: 2)
+    #expect(m.audit().isClean)
   }
 
   @Test("without CONFIG_FAULT_INJECTION nothing fails, but calls are still counted")

@@ -147,7 +147,8 @@ struct ListTests {
   }
 
   /// What happens later, once the list is corrupted: the next `list_del()` of X's successor
-  /// is what DEBUG_LIST catches for a middle node.
+  /// B is what DEBUG_LIST catches for a head or middle node. Without it the unlink writes
+  /// through the stale pointers (`__list_del(B->prev, B->next)` with B->prev == X).
   @Test(
     "a later list_del of the successor reports the corruption only with DEBUG_LIST",
     arguments: [ListPosition.head, .middle], [false, true])
@@ -156,24 +157,44 @@ struct ListTests {
     let x = nodes[position == .head ? 0 : 1]
     let b = nodes[position == .head ? 1 : 2]
     try l.listAddTail(x, h)
+    let before = l.pointerState()
     try l.listDel(b)
+    // list_del() poisons the entry even when the check refused the unlink.
+    #expect(l.nextOf(b) == .poison1 && l.prevOf(b) == .poison2)
+    let all = l.names
+    let bName = l.names[b.index]
     if debug {
-      // b->prev is still X, but X->next is now H.
+      // b->prev is still X, but X->next is now H; nothing else was written.
       #expect(
         l.reports.last
           == "list_del corruption. prev->next should be \(l.px(.node(b))), but was \(l.px(.node(h))). (prev=\(l.px(.node(x))))"
       )
-    } else {
+      #expect(
+        l.pointerState().filter { !$0.hasPrefix("\(bName):") } == before.filter { !$0.hasPrefix("\(bName):") })
+    } else if position == .head {
+      // After the re-add: H->N0 (X), N0->H, N0->prev = N2, N2->next = N0, N1->prev = N0.
+      // __list_del(N0, N2) stores N2->prev = N0 and N0->next = N2: H -> N0 -> N2 -> N0 ...
       #expect(l.reports.isEmpty)
+      #expect(
+        l.pointerState().filter { !$0.hasPrefix("\(bName):") }
+          == expectedState(
+            all.filter { $0 != bName }, order: ["N0", "N2"],
+            overriding: ["H": (nil, "N0"), "N0": (nil, "N2"), "N2": ("N0", nil)]))
+      #expect(l.walk(h) == .cycle(visited: [nodes[0], nodes[2]], repeated: nodes[0]))
+    } else {
+      // After the re-add: N1 (X) -> H, N1->prev = N2, N2->next = N1, H->prev = N1.
+      // __list_del(N2->prev = N1, N2->next = N1) makes N1 point to itself.
+      #expect(l.reports.isEmpty)
+      #expect(
+        l.pointerState().filter { !$0.hasPrefix("\(bName):") }
+          == expectedState(all.filter { $0 != bName }, order: ["N0", "N1"], overriding: ["N1": ("N1", "N1")]))
+      #expect(l.walk(h) == .cycle(visited: [nodes[0], nodes[1]], repeated: nodes[1]))
     }
-    // list_del() poisons the entry even when the check refused the unlink.
-    #expect(l.nextOf(b) == .poison1 && l.prevOf(b) == .poison2)
-    #expect(!l.violations(h).isEmpty)
   }
 
-  @Test("the 5.x wording has no (prev=...) suffix")
+  @Test("the older wording has no (prev=...) suffix")
   func v5Wording() throws {
-    var (l, h, nodes) = try makeList(3, config: ListDebugConfig(debugList: true, messages: .v5))
+    var (l, h, nodes) = try makeList(3, config: ListDebugConfig(debugList: true, messages: .withoutPointerSuffix))
     try l.listAddTail(nodes[1], h)
     try l.listDel(nodes[2])
     #expect(

@@ -140,12 +140,108 @@ struct ShmemTests {
     // Writeout splits the large folio and writes its first page only.
     m.folioLock(folio)
     #expect(m.shmemWriteout(folio) == .written)
-    #expect(m.shmemEntry(file, 4).map { if case .swapped = $0 { true } else { false } } == true)
+    guard case .swapped? = m.shmemEntry(file, 4) else {
+      Issue.record("index 4 should be in swap")
+      return
+    }
     #expect(m.shmemEntry(file, 5) == .folio(folio + 1))
+    #expect((1..<4).map { m.mem[folio + $0].refcount } == [1, 1, 1], "each split page has the page cache's reference")
+    #expect(m.vmstat.nrShmem == 7 && m.vmstat.nrShmemSwapped == 1)
     // Truncating part of the other folio splits it.
     m.shmemTruncateRange(file, start: 0, end: 1 * PAGE_SIZE - 1)
     #expect(m.shmemEntry(file, 0) == nil && m.shmemEntry(file, 1) != nil)
     m.fput(file)
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  /// `truncate_inode_partial_folio()` falls back to zeroing when the folio cannot be split
+  /// because someone else holds it.
+  @Test("truncating part of a large folio someone holds zeroes the range instead of splitting")
+  func truncateHeldLargeFolio() throws {
+    let m = Machine(MachineConfig(memoryPages: 64))
+    let file = try filledShmemFile(m, pages: 4, largeOrder: 2)
+    let held = try m.shmemReadFolio(file, 0)
+    m.shmemTruncateRange(file, start: 2 * PAGE_SIZE, end: -1)
+    #expect(m.folioNrPages(held) == 4, "not split")
+    #expect(m.shmemEntry(file, 3) == .folio(held))
+    #expect(m.mem[held + 1].content == .pattern(seed: 7, object: file.id, index: 1))
+    #expect(m.mem[held + 2].content == .zero && m.mem[held + 3].content == .zero)
+    m.folioPut(held)
+    m.fput(file)
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  @Test("truncating a folio someone holds detaches it; the holder's put frees it")
+  func truncateWhileHeld() throws {
+    let m = Machine(MachineConfig(memoryPages: 64, swapPages: 8))
+    let file = try filledShmemFile(m, pages: 4)
+    let held = try m.shmemReadFolio(file, 2)
+    m.fput(file)
+    #expect(m.mem[held].owner == .other("shmem folio truncated from file \(file.id)"))
+    #expect(m.vmstat.nrShmem == 0)
+    #expect(!m.audit().isClean, "still held")
+    m.folioPut(held)
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  @Test("truncating a range of swapped and resident pages frees both")
+  func truncateMixed() throws {
+    let m = Machine(MachineConfig(memoryPages: 64, swapPages: 8))
+    let file = try filledShmemFile(m, pages: 8)
+    for i in 0..<4 {
+      guard case .folio(let folio)? = m.shmemEntry(file, i) else { continue }
+      m.folioLock(folio)
+      #expect(m.shmemWriteout(folio) == .written)
+    }
+    m.shmemTruncateRange(file, start: 2 * PAGE_SIZE, end: 6 * PAGE_SIZE - 1)
+    #expect(m.vmstat.nrShmemSwapped == 2 && m.swap.slotsInUse == 2)
+    #expect(m.vmstat.nrShmem == 2)
+    #expect((2..<6).allSatisfy { m.shmemEntry(file, $0) == nil })
+    m.fput(file)
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  /// A hard swap-write error unlocks the folio (the caller must not unlock it again) and, in
+  /// the model, leaves it in the page cache.
+  @Test("a swap write error returns -EIO with the folio unlocked and the data safe", .tags(.faultInjection))
+  func swapWriteError() throws {
+    let m = Machine(MachineConfig(memoryPages: 64, swapPages: 8))
+    let file = try filledShmemFile(m, pages: 2)
+    m.faults.arm(.swapWriteout, .nth(1))
+    guard case .folio(let folio)? = m.shmemEntry(file, 0) else { throw Errno.EINVAL }
+    m.folioLock(folio)
+    #expect(m.shmemWriteout(folio) == .error(.EIO))
+    #expect(!m.mem[folio].locked && m.shmemEntry(file, 0) == .folio(folio))
+    #expect(m.swap.slotsInUse == 0)
+    #expect(try contentIntact(m, file))
+    m.fput(file)
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
+  /// shmem_get_folio_gfp() repeats its lookup if the entry changed while it allocated; here a
+  /// shrinker called from that allocation swaps the same page in first (and reclaim may write
+  /// it out again to a new slot before the outer swap-in looks again).
+  @Test("a swap-in whose entry changes during its allocation looks again")
+  func swapInRaceRepeatsLookup() throws {
+    let m = Machine(MachineConfig(memoryPages: 128, swapPages: 8))
+    let file = try filledShmemFile(m, pages: 1)
+    _ = writeOutAll(m, file)
+    let cache = try PageCacheShrinker(machine: m, pages: 8)
+    m.registerShrinker(cache)
+    var raced = false
+    cache.onScan = {
+      guard !raced, let folio = try? m.shmemReadFolio(file, 0) else { return }
+      raced = true
+      m.folioPut(folio)
+    }
+    try m.spawnTask("chrome", rssPages: m.mem.nrFreePages)
+    let folio = try m.shmemReadFolio(file, 0)
+    #expect(raced && m.vmstat.pswpin >= 1)
+    #expect(m.mem[folio].content == .pattern(seed: 7, object: file.id, index: 0))
+    m.folioPut(folio)
+    m.fput(file)
+    cache.release(m)
+    m.unregisterShrinker(cache)
     #expect(m.audit().isClean, "\(m.audit())")
   }
 

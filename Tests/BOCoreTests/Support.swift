@@ -24,15 +24,20 @@ func machineInOOM(memory: Int = 256, swap: Int = 0) throws -> (Machine, PID) {
 }
 
 /// A shrinker that holds `pages` order-0 pages and frees up to `nr_to_scan` of them on scan,
-/// unless the reclaim gfp lacks `requires`.
+/// unless the reclaim gfp lacks `requires`. `accounts` makes its pages count as reclaim
+/// progress (`mm_account_reclaimed_pages()`); GPU shrinkers do not.
 final class PageCacheShrinker: Shrinker {
   let name = "test-cache"
   let requires: GFP
+  let accountsReclaimedPages: Bool
   var pages: [Page]
   var scans = 0
+  /// Called at the start of every scan, to model a shrinker with side effects.
+  var onScan: (() -> Void)?
 
-  init(machine: Machine, pages count: Int, requires: GFP = []) throws {
+  init(machine: Machine, pages count: Int, requires: GFP = [], accounts: Bool = false) throws {
     self.requires = requires
+    self.accountsReclaimedPages = accounts
     pages = []
     for _ in 0..<count {
       pages.append(try #require(try machine.allocPages(.GFP_KERNEL, order: 0, owner: .other("test-cache"))))
@@ -48,6 +53,7 @@ final class PageCacheShrinker: Shrinker {
     guard sc.gfpMask.isSuperset(of: requires) else { return .stop }
     let n = min(sc.nrToScan, pages.count)
     for _ in 0..<n { machine.freePages(pages.removeLast(), order: 0) }
+    onScan?()
     return .freed(n)
   }
 

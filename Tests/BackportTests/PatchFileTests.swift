@@ -137,15 +137,49 @@ struct PatchFileTests {
     #expect(decodeEncodedWords("plain") == "plain")
   }
 
-  @Test("a stable backport names its upstream commit in the body")
-  func upstreamFromBody() throws {
+  /// In a stable backport the `From` line is the stable commit; the upstream one is in the
+  /// body, and a `[ name: note ]` line sits among the trailers.
+  @Test("a stable backport names its upstream commit in the body and keeps its trailers")
+  func stableBackport() throws {
     var text = try patchText("madvise-list-move")
     text = text.replacingOccurrences(
-      of: "From 9fc33eaaa979d112d10fea729edcd2a2e21aa912", with: "From 0000000000000000000000000000000000000000")
+      of: "From 9fc33eaaa979d112d10fea729edcd2a2e21aa912", with: "From 0581613df7f9a1b2c3d4e5f60718293a4b5c6d7e")
     text = text.replacingOccurrences(
       of: "\nCalling madvise", with: "\ncommit 9fc33eaaa979d112d10fea729edcd2a2e21aa912 upstream.\n\nCalling madvise")
+    text = text.replacingOccurrences(
+      of: "Signed-off-by: Steven Price <steven.price@arm.com>\n",
+      with: "Signed-off-by: Steven Price <steven.price@arm.com>\n[ sashal: adjusted context ]\n")
     let p = try PatchFile(parsing: text, path: "stable.patch")
-    #expect(p.commit == nil && p.upstreamCommit == "9fc33eaaa979d112d10fea729edcd2a2e21aa912")
+    #expect(p.commit == "0581613df7f9a1b2c3d4e5f60718293a4b5c6d7e")
+    #expect(p.upstreamCommit == "9fc33eaaa979d112d10fea729edcd2a2e21aa912")
+    #expect(p.trailers("Fixes").count == 1 && p.trailers("Link").count == 1)
+    #expect(!p.body.contains("Signed-off-by"))
+  }
+
+  @Test("renames, mode changes and binary diffs parse without hunks")
+  func hunklessDiffs() throws {
+    let text = try patchText("madvise-list-move").replacingOccurrences(
+      of: "-- \n2.36.1",
+      with: """
+        diff --git a/old.c b/new.c
+        similarity index 100%
+        rename from old.c
+        rename to new.c
+        diff --git a/script.sh b/script.sh
+        old mode 100644
+        new mode 100755
+        diff --git a/logo.png b/logo.png
+        index 1234567..89abcde 100644
+        Binary files a/logo.png and b/logo.png differ
+        -- \n2.36.1
+        """
+    )
+    .replacingOccurrences(
+      of: " 1 file changed, 2 insertions(+), 2 deletions(-)", with: " 4 files changed, 2 insertions(+), 2 deletions(-)")
+    let p = try PatchFile(parsing: text, path: "renames.patch")
+    #expect(p.files.map(\.path) == ["drivers/gpu/drm/panfrost/panfrost_drv.c", "new.c", "script.sh", "logo.png"])
+    #expect(p.files.dropFirst().allSatisfy { $0.hunks.isEmpty })
+    #expect(p.files.last?.newBlob == "89abcde")
   }
 }
 

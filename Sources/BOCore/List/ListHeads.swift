@@ -33,15 +33,16 @@ public let LIST_POISON2: UInt64 = 0x122 + POISON_POINTER_DELTA
 
 /// The list-debugging options of a kernel build.
 public struct ListDebugConfig: Hashable, Codable, Sendable {
-  /// Which kernel's `lib/list_debug.c` wording the reports use.
+  /// Which wording of `lib/list_debug.c` the reports use.
   public enum Messages: String, Hashable, Codable, Sendable {
-    /// 6.6 and later (`__list_*_valid_or_report()`): the last two `list_del` messages end
-    /// with ` (prev=%px)` / ` (next=%px)`.
-    case v6_6
-    /// 5.x (`__list_add_valid()` / `__list_del_entry_valid()`): the same checks without that
-    /// suffix. Whether a given 5.x release already had the NULL checks is UNVERIFIED (an
-    /// Android 5.15 tree has them); they only fire on never-initialised nodes.
-    case v5
+    /// The `__list_*_valid_or_report()` wording (6.6 and later): the last two `list_del`
+    /// messages end with `. (prev=%px)` / `. (next=%px)`.
+    case withPointerSuffix
+    /// The older wording without that suffix (5.x). Which release added the suffix is
+    /// UNVERIFIED; the model keeps the NULL checks and `%px` of late 5.x trees (an Android
+    /// 5.15 tree has them), while 4.x and early 5.x printed `%p` and had no NULL checks. The
+    /// NULL checks only fire on never-initialised nodes.
+    case withoutPointerSuffix
   }
 
   /// What `BUG()` does in the model.
@@ -52,21 +53,24 @@ public struct ListDebugConfig: Hashable, Codable, Sendable {
     case trap
   }
 
-  /// `CONFIG_DEBUG_LIST`: check every add and delete (`CONFIG_LIST_HARDENED` runs the same
-  /// checks inline and reports through the same function, so it behaves alike here).
-  public var debugList: Bool
+  /// `CONFIG_DEBUG_LIST`: check every add and delete. `CONFIG_LIST_HARDENED` without
+  /// DEBUG_LIST is not modelled: its inline check dereferences `prev->next`/`next->prev`
+  /// before reporting, so it can fault where DEBUG_LIST reports.
+  public let debugList: Bool
   /// `CONFIG_BUG_ON_DATA_CORRUPTION`: a failed check is `pr_err()` plus `BUG()` instead of
-  /// `WARN()`.
-  public var bugOnDataCorruption: Bool
+  /// `WARN()`. It selects DEBUG_LIST in the kernel, so it requires ``debugList``.
+  public let bugOnDataCorruption: Bool
   /// Message wording.
   public var messages: Messages
   /// What `BUG()` does.
   public var bugAction: BugAction
 
+  /// - Precondition: `bugOnDataCorruption` implies `debugList`, as in Kconfig.
   public init(
-    debugList: Bool, bugOnDataCorruption: Bool = false, messages: Messages = .v6_6,
+    debugList: Bool, bugOnDataCorruption: Bool = false, messages: Messages = .withPointerSuffix,
     bugAction: BugAction = .throwHalt
   ) {
+    precondition(debugList || !bugOnDataCorruption, "BUG_ON_DATA_CORRUPTION selects DEBUG_LIST")
     self.debugList = debugList
     self.bugOnDataCorruption = bugOnDataCorruption
     self.messages = messages
@@ -171,6 +175,9 @@ public struct ListHeads: Hashable, Sendable {
   }
 
   /// Reads `p->next` or `p->prev`, faulting on NULL or a poison value like the CPU would.
+  ///
+  /// The oops lines are x86_64's first lines for these faults; the `PREEMPT SMP NOPTI` tail
+  /// depends on the kernel's config and is illustrative.
   private func load(_ p: ListPointer, _ field: Field) throws -> ListPointer {
     let n = try deref(p, field)
     return field == .next ? next[n.index] : prev[n.index]
@@ -204,7 +211,9 @@ public struct ListHeads: Hashable, Sendable {
   // MARK: Debug checks (lib/list_debug.c)
 
   /// `CHECK_DATA_CORRUPTION()` once its condition held: `WARN(1, fmt)`, or with
-  /// `CONFIG_BUG_ON_DATA_CORRUPTION` `pr_err(fmt)` and `BUG()`.
+  /// `CONFIG_BUG_ON_DATA_CORRUPTION` `pr_err(fmt)` and `BUG()`. The BUG line omits the source
+  /// line number the kernel prints (`kernel BUG at lib/list_debug.c:NN!`), which the model
+  /// cannot know.
   private mutating func dataCorruption(_ text: String) throws {
     if config.bugOnDataCorruption {
       reports.append(text)
@@ -271,7 +280,7 @@ public struct ListHeads: Hashable, Sendable {
       try dataCorruption("list_del corruption, \(px(e))->prev is LIST_POISON2 (\(px(.poison2)))")
       return false
     }
-    let suffix = config.messages == .v6_6
+    let suffix = config.messages == .withPointerSuffix
     let prevNext = try load(prev, .next)
     if prevNext != e {
       try dataCorruption(
@@ -292,7 +301,7 @@ public struct ListHeads: Hashable, Sendable {
   // MARK: include/linux/list.h
 
   /// `INIT_LIST_HEAD(list)`: `list->next = list; list->prev = list`.
-  public mutating func INIT_LIST_HEAD(_ list: ListNodeID) {
+  public mutating func initListHead(_ list: ListNodeID) {
     next[list.index] = .node(list)
     prev[list.index] = .node(list)
   }
@@ -343,7 +352,7 @@ public struct ListHeads: Hashable, Sendable {
   /// `list_del_init(entry)`: unlink and point the entry to itself.
   public mutating func listDelInit(_ entry: ListNodeID) throws {
     try __list_del_entry(entry)
-    INIT_LIST_HEAD(entry)
+    initListHead(entry)
   }
 
   /// `list_move(list, head)`: `__list_del_entry(list); list_add(list, head)`.

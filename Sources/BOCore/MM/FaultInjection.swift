@@ -20,6 +20,8 @@ public struct FaultPoint: Hashable, Codable, Sendable, CustomStringConvertible {
   public static let shmemRead = FaultPoint("shmem_read_folio_gfp", isModelOnly: true)
   /// Model-only: the swap device refusing a slot (`folio_alloc_swap()` failing).
   public static let swapAlloc = FaultPoint("folio_alloc_swap", isModelOnly: true)
+  /// Model-only: a hard error from the swap write (`swap_writeout()` returning -EIO).
+  public static let swapWriteout = FaultPoint("swap_writeout", isModelOnly: true)
 
   public var description: String { isModelOnly ? "\(name) (model-only)" : name }
 }
@@ -53,12 +55,15 @@ public struct FailPageAllocFilter: Hashable, Codable, Sendable {
 public struct FaultAttr: Hashable, Codable, Sendable {
   /// Fail exactly the n-th call (1-based) and no other, like writing n to
   /// `/proc/self/fail-nth`: `should_fail_ex()` decrements `current->fail_nth` on every call
-  /// and fails the one that brings it to 0.
+  /// and fails the one that brings it to 0, whatever `times` and `space` say. The kernel
+  /// counts the calls of the task across all attributes; the model counts per point, so a
+  /// sweep can fail "the k-th allocation" or "the k-th shmem read".
   public var failNth: Int?
-  /// With `probability` 100 and `interval` 1: let the first `space` calls through, then
+  /// `space` with `probability` 100 and `interval` 1: while the remaining space is larger
+  /// than a call's `size`, the call passes and its size is subtracted; after that calls
   /// fail. `nil` disables this mode.
   public var space: Int?
-  /// The most failures this attribute injects; -1 is unlimited, as in the kernel.
+  /// The most failures `space` mode injects; -1 is unlimited, as in the kernel.
   public var times: Int
 
   public init(failNth: Int? = nil, space: Int? = nil, times: Int = -1) {
@@ -68,9 +73,10 @@ public struct FaultAttr: Hashable, Codable, Sendable {
   }
 
   /// Fails only the n-th call.
-  public static func nth(_ n: Int) -> FaultAttr { FaultAttr(failNth: n, times: 1) }
-  /// Fails every call after the first `space`.
-  public static func after(_ space: Int, times: Int = -1) -> FaultAttr {
+  public static func nth(_ n: Int) -> FaultAttr { FaultAttr(failNth: n) }
+  /// Lets calls through while more than their size of `space` is left, then fails them,
+  /// `times` times at most.
+  public static func after(space: Int, times: Int = -1) -> FaultAttr {
     FaultAttr(space: space, times: times)
   }
 }
@@ -83,6 +89,7 @@ public struct FaultAttr: Hashable, Codable, Sendable {
 /// ``calls(_:)``, then arms `failNth` = 1 ... that count.
 public struct FaultInjection: Sendable {
   private var attrs: [FaultPoint: FaultAttr] = [:]
+  private var spaceLeft: [FaultPoint: Int] = [:]
   private var callCounts: [FaultPoint: Int] = [:]
   private var injectedCounts: [FaultPoint: Int] = [:]
   /// Whether `CONFIG_FAULT_INJECTION` is built in. When `false`, `should_fail()` is the
@@ -92,21 +99,31 @@ public struct FaultInjection: Sendable {
   public init(configured: Bool = true) { self.configured = configured }
 
   /// Arms `point` with `attr`.
-  public mutating func arm(_ point: FaultPoint, _ attr: FaultAttr) { attrs[point] = attr }
+  public mutating func arm(_ point: FaultPoint, _ attr: FaultAttr) {
+    attrs[point] = attr
+    spaceLeft[point] = attr.space
+  }
 
   /// Disarms `point`.
-  public mutating func disarm(_ point: FaultPoint) { attrs[point] = nil }
+  public mutating func disarm(_ point: FaultPoint) {
+    attrs[point] = nil
+    spaceLeft[point] = nil
+  }
 
-  /// `should_fail()`: counts the call and reports whether this one fails.
-  public mutating func shouldFail(_ point: FaultPoint) -> Bool {
+  /// `should_fail(attr, size)`: counts the call and reports whether this one fails.
+  public mutating func shouldFail(_ point: FaultPoint, size: Int = 1) -> Bool {
     let n = callCounts[point, default: 0] + 1
     callCounts[point] = n
     guard configured, let attr = attrs[point] else { return false }
-    let injected = injectedCounts[point, default: 0]
-    guard attr.times < 0 || injected < attr.times else { return false }
     var fail = attr.failNth == n
-    if let space = attr.space, n > space { fail = true }
-    if fail { injectedCounts[point] = injected + 1 }
+    if !fail, let left = spaceLeft[point] {
+      if left > size {
+        spaceLeft[point] = left - size
+      } else {
+        fail = attr.times < 0 || injectedCounts[point, default: 0] < attr.times
+      }
+    }
+    if fail { injectedCounts[point, default: 0] += 1 }
     return fail
   }
 

@@ -52,7 +52,8 @@ extension GFP: CustomStringConvertible {
   ///
   /// The table is walked in order; an entry whose bits are all still set is printed and its
   /// bits cleared, with `|` between names; bits no entry names are printed last as `0x...`.
-  /// An empty mask prints as the empty string, so a log line shows `0x0()`.
+  /// An empty mask prints as the empty string (there is no "none", which only the
+  /// tracepoint macro prints).
   public var description: String {
     var flags = rawValue
     var out = ""
@@ -67,7 +68,7 @@ extension GFP: CustomStringConvertible {
     return out
   }
 
-  /// The mask as `%#x` prints it in the kernel (`0xcc0`; the kernel's `number()` also
-  /// prefixes zero: `0x0`).
+  /// The mask as `%#x` prints it in the kernel (`0xcc0`). For 0 the model prints `0x0`;
+  /// whether the kernel's `number()` prefixes zero like that is UNVERIFIED (glibc prints `0`).
   public var hexString: String { "0x" + String(rawValue, radix: 16) }
 }

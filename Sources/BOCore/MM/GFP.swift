@@ -1,7 +1,9 @@
 /// An allocation mask, the model of the kernel's `gfp_t`.
 ///
-/// Bit values are those of `include/linux/gfp_types.h` for bits 0 to 23, which are the same
-/// in every kernel this package models. The config-dependent tail (`__GFP_SKIP_ZERO`,
+/// Bit values are those of `include/linux/gfp_types.h` from 6.3 on, for bits 0 to 23. Older
+/// kernels (5.10, 5.15, 6.1) also had `___GFP_ATOMIC` at 0x200, so their `GFP_ATOMIC` was
+/// 0xa20, and had no `__GFP_ZEROTAGS` before 5.14; the model uses the 6.3+ values throughout,
+/// which the TTM code it models (6.15+) uses. The config-dependent tail (`__GFP_SKIP_ZERO`,
 /// `__GFP_SKIP_KASAN` with `CONFIG_KASAN_HW_TAGS`, `__GFP_NOLOCKDEP` with `CONFIG_LOCKDEP`,
 /// `__GFP_NO_OBJ_EXT`) is modelled as a kernel built without those options, where the
 /// first three are 0; so `GFP_HIGHUSER_MOVABLE` is `0x100cca`.
@@ -47,7 +49,8 @@ public struct GFP: OptionSet, Hashable, Codable, Sendable {
   public static let __GFP_NOWARN = GFP(rawValue: 0x2000)
   /// Retry hard, but fail rather than invoke the OOM killer.
   public static let __GFP_RETRY_MAYFAIL = GFP(rawValue: 0x4000)
-  /// Never fail; retry (and OOM-kill) forever.
+  /// Never fail: retry (and OOM-kill) for as long as it takes. Only a caller that cannot
+  /// direct-reclaim still fails (the kernel WARNs about such a caller).
   public static let __GFP_NOFAIL = GFP(rawValue: 0x8000)
   /// Fail after one light reclaim attempt; never OOM-kill.
   public static let __GFP_NORETRY = GFP(rawValue: 0x10000)
@@ -101,6 +104,10 @@ public struct GFP: OptionSet, Hashable, Codable, Sendable {
   ]).subtracting(.__GFP_RECLAIM)
   /// `GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM` (0x1c24ca).
   public static let GFP_TRANSHUGE: GFP = [.GFP_TRANSHUGE_LIGHT, .__GFP_DIRECT_RECLAIM]
+
+  /// `GFP_ZONEMASK`: the zone modifiers `__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 |
+  /// __GFP_MOVABLE`.
+  public static let GFP_ZONEMASK: GFP = [.__GFP_DMA, .__GFP_HIGHMEM, .__GFP_DMA32, .__GFP_MOVABLE]
 
   // MARK: Predicates used by the allocator
 

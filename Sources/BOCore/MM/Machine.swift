@@ -31,14 +31,16 @@ public struct MachineConfig: Hashable, Codable, Sendable {
 public final class Machine {
   /// The configuration the machine was built with.
   public let config: MachineConfig
-  /// The zone and its frames.
-  public var mem: PhysicalMemory
+  /// The zone and its frames. Read-only outside the module: pages change through the
+  /// allocator and the named operations below, as kernel code changes `struct page`.
+  public internal(set) var mem: PhysicalMemory
   /// The swap device.
-  public var swap: SwapDevice
+  public internal(set) var swap: SwapDevice
   /// The kernel log.
   public var dmesg = Dmesg()
-  /// `/proc/vmstat`-style counters.
-  public var vmstat = VMStat()
+  /// `/proc/vmstat`-style counters; changed through ``modNodePageState(_:_:)`` and the
+  /// modelled functions.
+  public internal(set) var vmstat = VMStat()
   /// Armed fault points.
   public var faults: FaultInjection
   /// The `fail_page_alloc` filters; the kernel's defaults unless a test widens them.
@@ -135,8 +137,11 @@ public final class Machine {
   }
 
   /// Exits a task and frees its memory.
+  ///
+  /// - Precondition: `pid` exists and is not `current`.
   public func exitTask(_ pid: PID) {
-    guard let i = taskIndex(pid), pid != currentPID else { return }
+    precondition(pid != currentPID, "the current task cannot exit while it runs")
+    guard let i = taskIndex(pid) else { preconditionFailure("no task \(pid)") }
     for page in tasks[i].anonPages { mem.freePages(page, order: 0) }
     tasks.remove(at: i)
   }
@@ -153,11 +158,47 @@ public final class Machine {
     shrinkers.removeAll { $0 === shrinker }
   }
 
-  // MARK: Page contents
+  // MARK: struct page
 
   /// `copy_highpage(to, from)`: copies one page's content and counts the bytes copied.
   public func copyHighpage(to: Page, from: Page) {
     mem[to].content = mem[from].content
     vmstat.bytesCopied += PAGE_SIZE
+  }
+
+  /// A write of `content` to the whole page, as a GPU or CPU filling a buffer would.
+  public func writePage(_ page: Page, _ content: PageContent) {
+    precondition(!mem[page].isFree, "write to free page \(page)")
+    mem[page].content = content
+  }
+
+  /// `set_page_private(page, value)`.
+  public func setPagePrivate(_ page: Page, _ value: UInt) {
+    mem[page].private = value
+  }
+
+  /// `split_page(page, order)`: see ``PhysicalMemory/splitPage(_:order:)``.
+  public func splitPage(_ page: Page, order: Int) {
+    mem.splitPage(page, order: order)
+  }
+
+  /// `take_page_off_buddy()`: pins one free frame, to build fragmented memory. Returns
+  /// `false` if the frame is not free.
+  @discardableResult
+  public func takePageOffBuddy(_ page: Page, owner: PageOwner) -> Bool {
+    mem.takePageOffBuddy(page, owner: owner)
+  }
+
+  /// A node state item `mod_node_page_state()` can change.
+  public enum NodeStatItem: Sendable {
+    /// `NR_GPU_ACTIVE`.
+    case nrGPUActive
+  }
+
+  /// `mod_node_page_state(pgdat, item, delta)`.
+  public func modNodePageState(_ item: NodeStatItem, _ delta: Int) {
+    switch item {
+    case .nrGPUActive: vmstat.nrGPUActive += delta
+    }
   }
 }

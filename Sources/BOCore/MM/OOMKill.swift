@@ -35,8 +35,9 @@ extension Machine {
 
   /// `out_of_memory()` for a global (non-memcg) OOM. Returns whether progress was made.
   ///
-  /// - If `current` is already an OOM victim, it is given the reserves (`task_will_free_mem()`)
-  ///   and no new task is killed.
+  /// - If `current` is already an OOM victim, it is given the reserves and no new task is
+  ///   killed. (The kernel's `task_will_free_mem()` asks whether the task is exiting; in the
+  ///   model a killed task counts as exiting.)
   /// - Without `__GFP_FS` it returns `true` without killing: "The OOM killer does not
   ///   compensate for IO-less reclaim."
   /// - With no eligible task it prints "Out of memory and no killable processes..." and
@@ -66,6 +67,13 @@ extension Machine {
 
   /// `oom_kill_process()` and `__oom_kill_process()`: the report, the kill, and (as the OOM
   /// reaper) freeing the victim's anonymous memory.
+  ///
+  /// The lines are the kernel's formats (6.x, verified): `dump_header()`'s first line, the
+  /// `oom-kill:` summary and `Killed process`. In the summary the `nodemask=(null)`,
+  /// `cpuset=/,mems_allowed=0` and `global_oom,task_memcg=/` parts are written as a typical
+  /// machine without cpusets or memcg prints them (UNVERIFIED). `total-vm` equals the
+  /// anonymous RSS because tasks have no other mappings in the model; the `Tasks state` table,
+  /// the stack dump and `show_mem()` are not logged.
   private func oomKillProcess(_ pid: PID, gfp: GFP, order: Int, message: String) {
     let i = taskIndex(pid)!
     let victim = tasks[i]

@@ -78,7 +78,7 @@ public struct PageContent: Hashable, Codable, Sendable, CustomStringConvertible 
 /// leak names its owner.
 public enum PageOwner: Hashable, Sendable, CustomStringConvertible {
   /// Anonymous memory of a task (its RSS).
-  case task(pid: Int32)
+  case task(pid: PID)
   /// A folio in the page cache of a shmem file.
   case shmem(file: Int, index: Int)
   /// A page of a TTM page array (`ttm_tt`), identified by the tt's id.

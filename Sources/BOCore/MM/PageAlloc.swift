@@ -11,9 +11,10 @@ extension Machine {
   ///   finds no victim, or an allocation that would retry forever.
   public func allocPages(_ gfp: GFP, order: Int, owner: PageOwner) throws -> Page? {
     if order > MAX_PAGE_ORDER {
-      // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
+      // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp): the kernel prints a generic WARNING
+      // splat whose location the model cannot reproduce, so it leaves a note instead.
       if !gfp.contains(.__GFP_NOWARN) {
-        dmesg.printk(.warning, "WARNING: \(current.comm): __alloc_pages: order \(order) > MAX_PAGE_ORDER")
+        dmesg.modelNote("WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER) in __alloc_pages(): order \(order)")
       }
       return nil
     }
@@ -37,7 +38,7 @@ extension Machine {
     if gfp.contains(.__GFP_NOFAIL) { return false }
     if filter.ignoreGFPHighmem && gfp.contains(.__GFP_HIGHMEM) { return false }
     if filter.ignoreGFPReclaim && gfp.contains(.__GFP_DIRECT_RECLAIM) { return false }
-    guard faults.shouldFail(.failPageAlloc) else { return false }
+    guard faults.shouldFail(.failPageAlloc, size: 1 << order) else { return false }
     if !gfp.contains(.__GFP_NOWARN) {
       dmesg.printk(.err, "FAULT_INJECTION: forcing a failure.")
     }
@@ -98,21 +99,29 @@ extension Machine {
 
   /// `__alloc_pages_slowpath()`, for one zone, without kswapd, compaction or cpusets.
   ///
-  /// The decision table it implements (DESIGN.md, `kernel-facts.md` §6.2):
+  /// Transliterated from the 6.15+ code (`ALLOC_MIN_RESERVE`/`ALLOC_NON_BLOCK`, the
+  /// `can_compact` test on costly orders); 6.1 and older differ in the reserve flags
+  /// (`__GFP_ATOMIC`, `ALLOC_HARDER`), which the model does not reproduce. The decision table
+  /// it implements (DESIGN.md, `kernel-facts.md` §6.2):
   /// - no `__GFP_DIRECT_RECLAIM`, or already in reclaim (`PF_MEMALLOC`): fail;
-  /// - otherwise direct reclaim (shrinkers, shmem writeout to swap) and retry;
+  /// - otherwise direct reclaim (shmem writeout to swap, shrinkers) and, if it made
+  ///   progress, another try;
   /// - `__GFP_NORETRY`: fail after one reclaim pass;
-  /// - costly order (> 3) without `__GFP_RETRY_MAYFAIL`: fail without OOM;
-  /// - retry while reclaim makes progress, at most `MAX_RECLAIM_RETRIES` passes without;
-  /// - then `__alloc_pages_may_oom()`: order > 3, `__GFP_RETRY_MAYFAIL` or `__GFP_THISNODE`
-  ///   fail without OOM; no `__GFP_FS` counts as progress without a kill (retry forever);
-  ///   otherwise the OOM killer kills and the allocation retries;
-  /// - `__GFP_NOFAIL` never fails.
+  /// - costly order (> 3) without `__GFP_RETRY_MAYFAIL` (or without `__GFP_IO`, which
+  ///   compaction needs): fail without OOM;
+  /// - retry while the allocation could succeed with all reclaimable pages reclaimed, at most
+  ///   `MAX_RECLAIM_RETRIES` passes without progress;
+  /// - then `__alloc_pages_may_oom()`: order > 3, `__GFP_RETRY_MAYFAIL`, `__GFP_THISNODE` or a
+  ///   lowmem-only request fail without OOM; no `__GFP_FS` counts as progress without a kill
+  ///   (retry forever); otherwise the OOM killer kills and the allocation retries;
+  /// - `__GFP_NOFAIL` retries instead of failing, unless it cannot reclaim at all.
   ///
   /// Where the kernel would retry forever with nothing changing, the model throws
   /// ``KernelHalt/lockup(_:)`` with a `[model]` note instead of hanging.
   func allocPagesSlowpath(_ gfp: GFP, order: Int, owner: PageOwner) throws -> Page? {
     let canDirectReclaim = gfp.contains(.__GFP_DIRECT_RECLAIM)
+    // gfp_compaction_allowed(): CONFIG_COMPACTION and __GFP_IO.
+    let canCompact = gfp.contains(.__GFP_IO)
     let costlyOrder = order > PAGE_ALLOC_COSTLY_ORDER
     var allocFlags = gfpToAllocFlags(gfp)
     var noProgressLoops = 0
@@ -148,8 +157,9 @@ extension Machine {
 
         // Do not loop if specifically requested.
         if gfp.contains(.__GFP_NORETRY) { break nopage }
-        // Do not retry costly high order allocations unless they are __GFP_RETRY_MAYFAIL.
-        if costlyOrder && !gfp.contains(.__GFP_RETRY_MAYFAIL) { break nopage }
+        // Do not retry costly high order allocations unless they are __GFP_RETRY_MAYFAIL
+        // and we can compact.
+        if costlyOrder && (!canCompact || !gfp.contains(.__GFP_RETRY_MAYFAIL)) { break nopage }
 
         if shouldReclaimRetry(
           order: order, allocFlags: allocFlags, didSomeProgress: progress > 0,
@@ -185,8 +195,8 @@ extension Machine {
         }
       }
 
-      // nopage:
-      if gfp.contains(.__GFP_NOFAIL) {
+      // nopage: a __GFP_NOFAIL caller that cannot reclaim goes to fail; the others retry.
+      if gfp.contains(.__GFP_NOFAIL) && canDirectReclaim {
         // Help non-failing allocations by giving them some access to memory reserves.
         if let page = mem.getPageFromFreelist(
           order: order, flags: [.wmarkMin, .minReserve], gfp: gfp, owner: owner)
@@ -238,6 +248,12 @@ extension Machine {
 
   /// `__alloc_pages_may_oom()`: one more try at the high watermark, the bail-outs, then
   /// `out_of_memory()`. Returns a page if one was found, and whether progress was made.
+  ///
+  /// The `oom_lock` trylock, `PF_DUMPCORE` and `pm_suspended_storage()` bail-outs have no
+  /// counterpart in the model (one task runs at a time, nothing dumps core or suspends).
+  /// The machine has one zone; the zone modifiers `__GFP_DMA`/`__GFP_DMA32` matter only
+  /// here, where a request limited to a zone below `ZONE_NORMAL` never invokes the OOM killer
+  /// (x86_64 zones).
   func allocPagesMayOOM(_ gfp: GFP, order: Int, owner: PageOwner) throws -> (Page?, Bool) {
     // Go through the zonelist yet one more time, keep very high watermark here.
     var lastTry = gfp.union(.__GFP_HARDWALL)
@@ -250,22 +266,28 @@ extension Machine {
     // The caller has a more reasonable fallback than shooting a random task; the OOM killer
     // may not free memory on a specific node.
     if !gfp.isDisjoint(with: [.__GFP_RETRY_MAYFAIL, .__GFP_THISNODE]) { return (nil, false) }
+    // The OOM killer does not needlessly kill tasks for lowmem (highest_zoneidx < ZONE_NORMAL).
+    if !gfp.isDisjoint(with: [.__GFP_DMA, .__GFP_DMA32]) { return (nil, false) }
     // Exhausted what can be done so it's blame time.
-    if try outOfMemory(gfp, order: order) {
-      return (nil, true)
-    }
+    let progress = try outOfMemory(gfp, order: order)
+    guard progress || gfp.contains(.__GFP_NOFAIL) else { return (nil, false) }
+    // (WARN_ON_ONCE_GFP(gfp_mask & __GFP_NOFAIL) when out_of_memory() made no progress.)
+    // Help non-failing allocations by giving them access to memory reserves.
+    var page: Page?
     if gfp.contains(.__GFP_NOFAIL) {
-      // WARN_ON_ONCE_GFP(gfp_mask & __GFP_NOFAIL): progress anyway, with all reserves.
-      let page = mem.getPageFromFreelist(order: order, flags: .noWatermarks, gfp: gfp, owner: owner)
-      return (page, true)
+      page = mem.getPageFromFreelist(order: order, flags: .noWatermarks, gfp: gfp, owner: owner)
     }
-    return (nil, false)
+    return (page, true)
   }
 
-  /// `warn_alloc()`: the allocation-failure warning, unless `__GFP_NOWARN`.
+  /// `warn_alloc()`: the allocation-failure warning, unless `__GFP_NOWARN`:
+  /// `"%s: %pV, mode:%#x(%pGg), nodemask=%*pbl"` with `"page allocation failure: order:%u"`.
   ///
   /// Only the first line is logged; the stack dump and `show_mem()` that follow in the
-  /// kernel are not modelled, and neither is the `nopage_rs` rate limit.
+  /// kernel are not modelled, and neither is the `nopage_rs` rate limit (one per 10 s). The
+  /// `nodemask=(null)` and the `,cpuset=/,mems_allowed=0` suffix of
+  /// `cpuset_print_current_mems_allowed()` are written as a typical x86 machine prints them;
+  /// their exact text is UNVERIFIED.
   func warnAlloc(_ gfp: GFP, _ what: String) {
     if gfp.contains(.__GFP_NOWARN) { return }
     dmesg.printk(

@@ -126,8 +126,8 @@ public struct PhysicalMemory: Sendable {
     }
   }
 
-  /// Reads or writes the frame of `page`.
-  public subscript(page: Page) -> PageFrame {
+  /// The frame of `page`; writable inside the module only, through the named operations.
+  public internal(set) subscript(page: Page) -> PageFrame {
     get { frames[page.pfn] }
     set { frames[page.pfn] = newValue }
   }
@@ -225,19 +225,27 @@ public struct PhysicalMemory: Sendable {
     return nil
   }
 
+  /// Clears what `free_pages_prepare()` clears and `prep_new_page()` expects clear: the
+  /// refcount, `private`, the order bookkeeping, compound state and `PG_locked`.
+  private mutating func clearPageState(_ i: Int) {
+    frames[i].refcount = 0
+    frames[i].private = 0
+    frames[i].allocOrder = -1
+    frames[i].compoundOrder = 0
+    frames[i].compoundHead = -1
+    frames[i].locked = false
+  }
+
   /// `prep_new_page()`: refcount 1 on the head only (tails of a non-compound allocation keep
   /// 0), `private` cleared, a compound folio set up for `__GFP_COMP`, zeroing for `__GFP_ZERO`.
   private mutating func prepNewPage(_ pfn: Int, order: Int, gfp: GFP, owner: PageOwner) {
     let count = 1 << order
     let compound = order > 0 && gfp.contains(.__GFP_COMP)
     for i in pfn..<(pfn + count) {
+      clearPageState(i)
       frames[i].isFree = false
       frames[i].owner = owner
-      frames[i].private = 0
-      frames[i].refcount = 0
-      frames[i].allocOrder = -1
-      frames[i].compoundOrder = 0
-      frames[i].compoundHead = compound && i != pfn ? Int32(pfn) : -1
+      if compound && i != pfn { frames[i].compoundHead = Int32(pfn) }
       if gfp.contains(.__GFP_ZERO) { frames[i].content = .zero }
     }
     frames[pfn].refcount = 1
@@ -261,14 +269,9 @@ public struct PhysicalMemory: Sendable {
       "freeing pfn \(pfn) at order \(order), but it was allocated at order \(frames[pfn].allocOrder)"
     )
     for i in pfn..<(pfn + (1 << order)) {
+      clearPageState(i)
       frames[i].isFree = true
       frames[i].owner = nil
-      frames[i].refcount = 0
-      frames[i].private = 0
-      frames[i].allocOrder = -1
-      frames[i].compoundOrder = 0
-      frames[i].compoundHead = -1
-      frames[i].locked = false
       frames[i].content = .poison
     }
     pagesFreed += 1 << order
@@ -315,12 +318,15 @@ public struct PhysicalMemory: Sendable {
   }
 
   /// `split_page()`: turns a non-compound allocation of `order` into `1 << order` independent
-  /// order-0 allocations, each with refcount 1.
+  /// order-0 allocations. The head keeps its references; every tail gets one
+  /// (`set_page_refcounted(page + i)` for i >= 1).
   public mutating func splitPage(_ page: Page, order: Int) {
     let pfn = page.pfn
     precondition(frames[pfn].compoundOrder == 0, "split_page() on a compound page")
     precondition(frames[pfn].allocOrder == Int8(order), "split_page() with the wrong order")
-    for i in pfn..<(pfn + (1 << order)) {
+    precondition(frames[pfn].refcount > 0, "split_page() of an unreferenced page")
+    frames[pfn].allocOrder = 0
+    for i in (pfn + 1)..<(pfn + (1 << order)) {
       frames[i].allocOrder = 0
       frames[i].refcount = 1
     }

@@ -1,11 +1,11 @@
 extension Machine {
   /// `__perform_reclaim()`: direct reclaim under `PF_MEMALLOC` (`memalloc_noreclaim_save()`),
   /// so allocations made by shrinkers may dip into the reserves and never recurse into
-  /// reclaim. Returns the pages reclaimed.
-  ///
-  /// The kernel counts only LRU pages in `nr_reclaimed` and sees pages freed by GPU shrinkers
-  /// through the watermark checks that follow; the model adds both into the progress figure,
-  /// which leads to the same decisions in the slow path.
+  /// reclaim. Returns `nr_reclaimed`: LRU pages freed, plus pages of shrinkers that account
+  /// them (``Shrinker/accountsReclaimedPages``). Pages a GPU shrinker frees are not in it, as
+  /// in the kernel: with nothing else reclaimed, `__alloc_pages_direct_reclaim()` reports no
+  /// progress and skips its own retry, so a `__GFP_NORETRY` request fails even though the
+  /// shrinker just freed memory; other requests find the pages on their next attempt.
   func performReclaim(_ gfp: GFP, order: Int) throws -> Int {
     vmstat.allocstall += 1
     let i = taskIndex(currentPID)!
@@ -21,9 +21,12 @@ extension Machine {
   /// (`shrink_lruvec()`, here the shmem folios) and then the shrinkers (`shrink_slab()`), and
   /// stop once `SWAP_CLUSTER_MAX` pages are reclaimed.
   ///
-  /// Not modelled: kswapd, active/inactive LRU aging and references, memcg, compaction,
-  /// `nr_deferred` of shrinkers, and the swap-out of anonymous task memory (task RSS is
-  /// unreclaimable here, so the OOM killer is the only way to free it).
+  /// Not modelled: kswapd, active/inactive LRU aging and references, memcg, compaction (so
+  /// reclaim ignores `order`), the drain/highatomic-unreserve retry, `nr_deferred` of
+  /// shrinkers, and the swap-out of anonymous task memory (task RSS is unreclaimable here, so
+  /// the OOM killer is the only way to free it). Every shmem folio counts as dirty and is
+  /// written to swap, and the swap write completes at once, so a written folio is freed in
+  /// the same pass; the kernel frees it when its asynchronous write completes.
   func doTryToFreePages(_ gfp: GFP, order: Int) throws -> Int {
     let nrToReclaim = SWAP_CLUSTER_MAX
     var nrReclaimed = 0
@@ -35,13 +38,15 @@ extension Machine {
     return nrReclaimed
   }
 
-  /// `shrink_slab()`: every registered shrinker through `do_shrink_slab()`.
+  /// `shrink_slab()`: every registered shrinker through `do_shrink_slab()`. Returns the pages
+  /// that count toward `nr_reclaimed` (see ``Shrinker/accountsReclaimedPages``).
   func shrinkSlab(_ gfp: GFP, priority: Int) throws -> Int {
-    var freed = 0
+    var accounted = 0
     for shrinker in shrinkers {
-      freed += try doShrinkSlab(shrinker, gfp: gfp, priority: priority)
+      let freed = try doShrinkSlab(shrinker, gfp: gfp, priority: priority)
+      if shrinker.accountsReclaimedPages { accounted += freed }
     }
-    return freed
+    return accounted
   }
 
   /// `do_shrink_slab()` (`mm/shrinker.c`): scan `(freeable >> priority) * 4 / seeks` objects,

@@ -28,6 +28,12 @@ public protocol Shrinker: AnyObject {
   var seeks: Int { get }
   /// `shrinker->batch`; 0 means `SHRINK_BATCH` (128).
   var batch: Int { get }
+  /// Whether the pages this shrinker frees count as reclaim progress. In the kernel only LRU
+  /// pages and pages reported through `mm_account_reclaimed_pages()` (slab, inode and XFS
+  /// buffer pages) reach `nr_reclaimed`; `shrink_slab()`'s return value is dropped. The GPU
+  /// shrinkers modelled here do not account, so their freed pages show up only in the
+  /// watermark checks that follow. Default `false`.
+  var accountsReclaimedPages: Bool { get }
   /// `count_objects()`: how many objects could be freed now; 0 for nothing.
   func countObjects(_ sc: ShrinkControl, on machine: Machine) throws -> Int
   /// `scan_objects()`: free up to `sc.nrToScan` objects.
@@ -37,6 +43,7 @@ public protocol Shrinker: AnyObject {
 extension Shrinker {
   public var seeks: Int { DEFAULT_SEEKS }
   public var batch: Int { 0 }
+  public var accountsReclaimedPages: Bool { false }
 }
 
 /// `DEFAULT_SEEKS`.

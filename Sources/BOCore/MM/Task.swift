@@ -2,7 +2,7 @@
 /// killer attributes (`struct task_struct`, `struct mm_struct`, `signal->oom_score_adj`).
 public struct Task: Hashable, Sendable {
   /// The process id.
-  public let pid: Int32
+  public let pid: PID
   /// `task->comm`, at most 15 characters in the kernel.
   public let comm: String
   /// The user id printed in the OOM report.
@@ -27,7 +27,7 @@ public struct Task: Hashable, Sendable {
   public var rssPages: Int { anonPages.count }
 }
 
-/// The id of an OOM-kill-relevant process.
+/// A process id (`pid_t`).
 public typealias PID = Int32
 
 /// `OOM_SCORE_ADJ_MIN`: a task with this adjustment is never chosen.

@@ -19,7 +19,8 @@ public enum WriteoutResult: Hashable, Sendable {
   case written
   /// `AOP_WRITEPAGE_ACTIVATE`: no swap slot; the folio was redirtied and is still locked.
   case activate
-  /// A hard error from the swap write; the folio is unlocked.
+  /// A hard error from the swap write; the folio is unlocked. (In the model the folio also
+  /// stays in the page cache, redirtied, so nothing is lost; see ``FaultPoint/swapWriteout``.)
   case error(Errno)
 }
 
@@ -147,65 +148,83 @@ extension Machine {
   ///   model-only ``FaultPoint/shmemRead`` fires; ``KernelHalt`` from the allocator.
   public func shmemReadFolioGFP(_ file: ShmemFileID, _ index: Int, _ gfp: GFP) throws -> Page {
     if faults.shouldFail(.shmemRead) { throw Errno.ENOMEM }
-    let f = shmemFile(file)
-    guard index >= 0, index < f.entries.count else { throw Errno.EINVAL }
-    switch f.entries[index] {
-    case .folio(let folio):
-      getPage(folio)
-      return folio
-    case .swapped(let slot):
-      guard let page = try allocPages(gfp, order: 0, owner: .shmem(file: file.id, index: index))
-      else { throw Errno.ENOMEM }
-      // The slot may have been freed by reclaim re-entering for this very file; re-check.
-      guard case .swapped(slot) = shmemFiles[file.id]!.entries[index] else {
-        preconditionFailure("shmem entry changed under swap-in")
+    guard index >= 0, index < shmemFile(file).entries.count else { throw Errno.EINVAL }
+    // shmem_get_folio_gfp() repeats its lookup when the entry changed under it (-EEXIST);
+    // here that can only happen if a shrinker called from the allocation touched this file.
+    while true {
+      switch shmemFile(file).entries[index] {
+      case .folio(let folio):
+        getPage(folio)
+        return folio
+      case .swapped(let slot):
+        guard let page = try allocPages(gfp, order: 0, owner: .shmem(file: file.id, index: index))
+        else { throw Errno.ENOMEM }
+        guard case .swapped(slot) = shmemFile(file).entries[index] else {
+          freePages(page, order: 0)
+          continue
+        }
+        mem[page].content = swap.read(slot)
+        swap.release(slot)
+        shmemFiles[file.id]!.entries[index] = .folio(page)
+        vmstat.nrShmemSwapped -= 1
+        vmstat.nrShmem += 1
+        vmstat.pswpin += 1
+        shmemLRU.append(ShmemLRUEntry(file: file.id, index: index, folio: page))
+        getPage(page)
+        return page
+      case nil:
+        guard let folio = try shmemAllocFolio(file, index, gfp) else { continue }
+        getPage(folio)
+        return folio
       }
-      mem[page].content = swap.read(slot)
-      swap.release(slot)
-      shmemFiles[file.id]!.entries[index] = .folio(page)
-      vmstat.nrShmemSwapped -= 1
-      vmstat.nrShmem += 1
-      vmstat.pswpin += 1
-      shmemLRU.append(ShmemLRUEntry(file: file.id, index: index, folio: page))
-      getPage(page)
-      return page
-    case nil:
-      let folio = try shmemAllocFolio(file, index, gfp)
-      getPage(folio)
-      return folio
     }
   }
 
-  /// `shmem_alloc_and_add_folio()` for a hole: try the file's large order when the aligned
-  /// range fits and is empty, else order 0. The new folio is zeroed and in the page cache.
-  private func shmemAllocFolio(_ file: ShmemFileID, _ index: Int, _ gfp: GFP) throws -> Page {
+  /// `limit_gfp_mask(huge_gfp, limit_gfp)` (`mm/shmem.c`): the large-folio gfp may only be
+  /// as permissive as the caller's: the allow flags (`__GFP_IO | __GFP_FS | __GFP_RECLAIM`)
+  /// are intersected, the deny flags (`__GFP_NOWARN | __GFP_NORETRY`) of the limit added, and
+  /// the zone comes from the limit.
+  static func limitGFPMask(_ hugeGFP: GFP, _ limitGFP: GFP) -> GFP {
+    let allowflags: GFP = [.__GFP_IO, .__GFP_FS, .__GFP_RECLAIM]
+    let denyflags: GFP = [.__GFP_NOWARN, .__GFP_NORETRY]
+    let zoneflags = limitGFP.intersection(.GFP_ZONEMASK)
+    var result = hugeGFP.subtracting(allowflags.union(.GFP_ZONEMASK))
+    result.formUnion(zoneflags)
+    result.formUnion(limitGFP.intersection(denyflags))
+    result.formUnion(hugeGFP.intersection(limitGFP).intersection(allowflags))
+    return result
+  }
+
+  /// `shmem_alloc_and_add_folio()` for a hole: try the file's large orders from the largest
+  /// down, each where its aligned range fits in `i_size` and is empty, allocated with
+  /// `limit_gfp_mask(vma_thp_gfp_mask(NULL), gfp)` (`GFP_TRANSHUGE_LIGHT` with the default
+  /// `defrag` setting, so no direct reclaim); then order 0 with `gfp`. The new folio is zeroed
+  /// and in the page cache. Returns `nil` if the hole was filled meanwhile (the caller looks
+  /// again). Large folios on this path are a 6.1x+ feature (`acd7ccb284b8`, mTHP for shmem).
+  private func shmemAllocFolio(_ file: ShmemFileID, _ index: Int, _ gfp: GFP) throws -> Page? {
     let f = shmemFile(file)
+    var folio: Page?
     var order = f.largeFolioOrder
     var base = index
-    while order > 0 {
+    let hugeGFP = Machine.limitGFPMask(.GFP_TRANSHUGE_LIGHT, gfp)
+    while folio == nil && order > 0 {
       base = index & ~((1 << order) - 1)
       if base + (1 << order) <= f.entries.count,
         f.entries[base..<(base + (1 << order))].allSatisfy({ $0 == nil })
       {
-        break
+        folio = try allocPages(hugeGFP, order: order, owner: .shmem(file: file.id, index: base))
       }
-      order -= 1
-    }
-    var folio: Page?
-    if order > 0 {
-      // limit_gfp_mask(GFP_TRANSHUGE_LIGHT, gfp): no direct reclaim for the large attempt.
-      var hugeGFP = gfp.union([.__GFP_COMP, .__GFP_NOMEMALLOC, .__GFP_NOWARN])
-      hugeGFP.remove(.__GFP_DIRECT_RECLAIM)
-      folio = try allocPages(hugeGFP, order: order, owner: .shmem(file: file.id, index: base))
+      if folio == nil { order -= 1 }
     }
     if folio == nil {
-      order = 0
       base = index
       folio = try allocPages(gfp.union(.__GFP_COMP), order: 0, owner: .shmem(file: file.id, index: index))
     }
     guard let folio else { throw Errno.ENOMEM }
-    // The allocation may have reclaimed; the range must still be empty.
-    precondition(shmemFiles[file.id]!.entries[base..<(base + (1 << order))].allSatisfy { $0 == nil })
+    guard shmemFile(file).entries[base..<(base + (1 << order))].allSatisfy({ $0 == nil }) else {
+      folioPut(folio)
+      return nil
+    }
     for i in 0..<(1 << order) {
       mem[folio + i].content = .zero
       shmemFiles[file.id]!.entries[base + i] = .folio(folio)
@@ -226,16 +245,30 @@ extension Machine {
   /// success the page cache index becomes a swap entry, the swap write (synchronous in the
   /// model) unlocks the folio, and the page cache's reference is dropped, so the folio is
   /// freed unless the caller still holds one.
+  ///
+  /// The model-only ``FaultPoint/swapWriteout`` makes the write fail hard: the folio is
+  /// unlocked and `.error(-EIO)` returned, the contract callers must honour (no second
+  /// unlock); the model keeps the folio in the page cache, so the data stays safe.
+  ///
+  /// - Precondition: the folio is locked and in a shmem page cache (the kernel would
+  ///   dereference `folio->mapping`).
   public func shmemWriteout(_ folio: Page) -> WriteoutResult {
     precondition(mem[folio].locked, "shmem_writeout() of an unlocked folio")
-    guard case .shmem(let fileID, let index)? = mem[folio].owner else {
-      preconditionFailure("shmem_writeout() of a folio not in a shmem file")
+    guard case .shmem(let fileID, let index)? = mem[folio].owner,
+      shmemFiles[fileID]?.entries[index] == .folio(folio)
+    else {
+      preconditionFailure("shmem_writeout() of a folio not in a shmem page cache")
     }
     if swap.totalSlots == 0 { return .activate }
     if mem[folio].compoundOrder > 0 {
-      guard splitShmemFolio(folio) else { return .activate }
+      // The caller's reference (it locked the folio) does not prevent the split.
+      guard splitShmemFolio(folio, extraReferences: 1) else { return .activate }
     }
     if faults.shouldFail(.swapAlloc) { return .activate }
+    if faults.shouldFail(.swapWriteout) {
+      mem[folio].locked = false
+      return .error(.EIO)
+    }
     guard let slot = swap.allocate(storing: mem[folio].content) else { return .activate }
     shmemFiles[fileID]!.entries[index] = .swapped(slot)
     vmstat.nrShmem -= 1
@@ -248,12 +281,11 @@ extension Machine {
 
   /// `split_folio()` of a large shmem folio: every page becomes an order-0 folio in the page
   /// cache. The head keeps the references held on the folio; each tail gets the page cache's
-  /// reference. Fails (returns `false`) when anyone but the page cache and one caller holds
-  /// the folio, as `can_split_folio()` would.
-  @discardableResult
-  func splitShmemFolio(_ folio: Page) -> Bool {
+  /// reference. Fails (returns `false`) when the folio has references beyond the page cache's
+  /// and the `extraReferences` the caller itself holds, as `can_split_folio()` would.
+  func splitShmemFolio(_ folio: Page, extraReferences: Int) -> Bool {
     let order = Int(mem[folio].compoundOrder)
-    guard order > 0, mem[folio].refcount <= 2,
+    guard order > 0, Int(mem[folio].refcount) <= 1 + extraReferences,
       case .shmem(let fileID, let base)? = mem[folio].owner
     else { return false }
     for i in 0..<(1 << order) {
@@ -277,8 +309,14 @@ extension Machine {
   /// `shmem_truncate_range(inode, lstart, lend)`: frees every folio and swap entry in the
   /// byte range `start ... end` (`end` inclusive, -1 for the end of file). A large folio only
   /// partly in range is split; if it cannot be split (someone holds it), the pages in range
-  /// are zeroed and the folio stays, as `truncate_inode_partial_folio()` falls back to.
+  /// are zeroed and the folio stays, as `truncate_inode_partial_folio()` falls back to. A
+  /// folio someone still holds leaves the page cache (`folio->mapping = NULL`) and is freed by
+  /// the holder's last `folio_put()`.
+  ///
+  /// - Precondition: the range is page aligned (every caller modelled passes whole pages; the
+  ///   kernel zeroes partial pages at the edges, which the model does not).
   public func shmemTruncateRange(_ file: ShmemFileID, start: Int, end: Int) {
+    precondition(start % PAGE_SIZE == 0 && (end < 0 || (end + 1) % PAGE_SIZE == 0), "unaligned truncate")
     let count = shmemFile(file).entries.count
     let first = start / PAGE_SIZE
     let last = end < 0 ? count - 1 : Swift.min(end / PAGE_SIZE, count - 1)
@@ -297,14 +335,17 @@ extension Machine {
         let nr = folioNrPages(folio)
         guard case .shmem(_, let base)? = mem[folio].owner else { preconditionFailure() }
         if base < first || base + nr - 1 > last {
-          if splitShmemFolio(folio) { continue }  // revisit this index as an order-0 folio
+          if splitShmemFolio(folio, extraReferences: 0) { continue }  // revisit as order-0 folios
           for i in Swift.max(base, first)...Swift.min(base + nr - 1, last) {
             mem[folio + (i - base)].content = .zero
           }
           index = base + nr
           continue
         }
-        for i in base..<(base + nr) { shmemFiles[file.id]!.entries[i] = nil }
+        for i in base..<(base + nr) {
+          shmemFiles[file.id]!.entries[i] = nil
+          mem[folio + (i - base)].owner = .other("shmem folio truncated from file \(file.id)")
+        }
         vmstat.nrShmem -= nr
         folioPut(folio)
         index = base + nr
@@ -346,6 +387,7 @@ extension Machine {
         folioUnlock(entry.folio)
         shmemLRU.append(entry)
       case .error:
+        // Unlocked by the failed write; it stays in the page cache and on the list.
         shmemLRU.append(entry)
       }
     }
