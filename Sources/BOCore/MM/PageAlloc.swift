@@ -125,7 +125,17 @@ extension Machine {
     let costlyOrder = order > PAGE_ALLOC_COSTLY_ORDER
     var allocFlags = gfpToAllocFlags(gfp)
     var noProgressLoops = 0
-    var unchangedOOMPasses = 0
+    // The kernel would loop forever once it comes back to a retry point with nothing changed:
+    // the model is deterministic, so the next pass would be the same. A hard cap catches a
+    // loop in which something churns (allocates and frees) without ever helping.
+    var lastRetryState: [Int]?
+    var retriesForever = 0
+    func retriesForeverWithoutChange() -> Bool {
+      retriesForever += 1
+      let state = retryState
+      defer { lastRetryState = state }
+      return state == lastRetryState || retriesForever > 10_000
+    }
 
     // The first attempt with the adjusted (min) watermark.
     if let page = mem.getPageFromFreelist(order: order, flags: allocFlags, gfp: gfp, owner: owner) {
@@ -169,7 +179,6 @@ extension Machine {
         }
 
         // Reclaim has failed us, start killing things.
-        let before = oomFingerprint
         let (page, didSomeProgress) = try allocPagesMayOOM(gfp, order: order, owner: owner)
         if let page { return page }
 
@@ -183,8 +192,7 @@ extension Machine {
         // Retry as long as the OOM killer is making progress.
         if didSomeProgress {
           noProgressLoops = 0
-          unchangedOOMPasses = oomFingerprint == before ? unchangedOOMPasses + 1 : 0
-          if unchangedOOMPasses >= 2 {
+          if retriesForeverWithoutChange() {
             throw neverReturns(
               gfp, order: order,
               why: gfp.contains(.__GFP_FS)
@@ -203,8 +211,7 @@ extension Machine {
         {
           return page
         }
-        unchangedOOMPasses += 1
-        if unchangedOOMPasses >= 2 {
+        if retriesForeverWithoutChange() {
           throw neverReturns(gfp, order: order, why: "__GFP_NOFAIL and no memory can be freed")
         }
         continue retry
@@ -214,9 +221,13 @@ extension Machine {
     }
   }
 
-  /// What changes when the OOM path makes real progress; used to detect endless retries.
-  private var oomFingerprint: [Int] {
-    [mem.nrFreePages, vmstat.oomKill, mem.pagesFreed, tasks.count]
+  /// What the slow path's decisions depend on, to tell a retry that changed something from
+  /// one that will repeat forever.
+  private var retryState: [Int] {
+    [
+      mem.nrFreePages, mem.pagesAllocated, mem.pagesFreed, vmstat.oomKill, tasks.count, swap.slotsInUse,
+      vmstat.nrShmem,
+    ]
   }
 
   private func neverReturns(_ gfp: GFP, order: Int, why: String) -> KernelHalt {
