@@ -13,17 +13,19 @@ func filledShmemFile(_ m: Machine, pages: Int, seed: UInt64 = 7, largeOrder: Int
   return file
 }
 
+/// Locks the folio at `index` and calls `shmem_writeout()` on it, unlocking it afterwards
+/// only when writeout returned it locked (`AOP_WRITEPAGE_ACTIVATE`), as callers must.
+func writeOut(_ m: Machine, _ file: ShmemFileID, _ index: Int) throws -> WriteoutResult {
+  guard case .folio(let folio)? = m.shmemEntry(file, index) else { throw Errno.EINVAL }
+  m.folioLock(folio)
+  let result = m.shmemWriteout(folio)
+  if result == .activate { m.folioUnlock(folio) }
+  return result
+}
+
 /// Writes every in-memory index of `file` out to swap, as `shmem_writeout()` under reclaim.
 func writeOutAll(_ m: Machine, _ file: ShmemFileID) -> [WriteoutResult] {
-  var results: [WriteoutResult] = []
-  for i in 0..<m.shmemPageCount(file) {
-    guard case .folio(let folio)? = m.shmemEntry(file, i) else { continue }
-    m.folioLock(folio)
-    let r = m.shmemWriteout(folio)
-    if r == .activate { m.folioUnlock(folio) }
-    results.append(r)
-  }
-  return results
+  (0..<m.shmemPageCount(file)).compactMap { try? writeOut(m, file, $0) }
 }
 
 /// Reads every index back and compares it with the pattern.
@@ -138,8 +140,7 @@ struct ShmemTests {
     #expect(m.mem[folio + 1].content == .pattern(seed: 7, object: file.id, index: 5))
     m.folioPut(folio)
     // Writeout splits the large folio and writes its first page only.
-    m.folioLock(folio)
-    #expect(m.shmemWriteout(folio) == .written)
+    #expect(try writeOut(m, file, 4) == .written)
     guard case .swapped? = m.shmemEntry(file, 4) else {
       Issue.record("index 4 should be in swap")
       return
@@ -188,11 +189,7 @@ struct ShmemTests {
   func truncateMixed() throws {
     let m = Machine(MachineConfig(memoryPages: 64, swapPages: 8))
     let file = try filledShmemFile(m, pages: 8)
-    for i in 0..<4 {
-      guard case .folio(let folio)? = m.shmemEntry(file, i) else { continue }
-      m.folioLock(folio)
-      #expect(m.shmemWriteout(folio) == .written)
-    }
+    for i in 0..<4 { #expect(try writeOut(m, file, i) == .written) }
     m.shmemTruncateRange(file, start: 2 * PAGE_SIZE, end: 6 * PAGE_SIZE - 1)
     #expect(m.vmstat.nrShmemSwapped == 2 && m.swap.slotsInUse == 2)
     #expect(m.vmstat.nrShmem == 2)
@@ -209,8 +206,7 @@ struct ShmemTests {
     let file = try filledShmemFile(m, pages: 2)
     m.faults.arm(.swapWriteout, .nth(1))
     guard case .folio(let folio)? = m.shmemEntry(file, 0) else { throw Errno.EINVAL }
-    m.folioLock(folio)
-    #expect(m.shmemWriteout(folio) == .error(.EIO))
+    #expect(try writeOut(m, file, 0) == .error(.EIO))
     #expect(!m.mem[folio].locked && m.shmemEntry(file, 0) == .folio(folio))
     #expect(m.swap.slotsInUse == 0)
     #expect(try contentIntact(m, file))
@@ -258,10 +254,7 @@ struct ShmemTests {
   func auditReportsLeak() throws {
     let m = Machine(MachineConfig(memoryPages: 64, swapPages: 8))
     let file = try filledShmemFile(m, pages: 4)
-    let first = try #require(m.shmemEntry(file, 0))
-    guard case .folio(let folio) = first else { throw Errno.EINVAL }
-    m.folioLock(folio)
-    #expect(m.shmemWriteout(folio) == .written)
+    #expect(try writeOut(m, file, 0) == .written)
     let audit = m.audit()
     #expect(!audit.isClean)
     #expect(audit.leakedPages == ["shmem file \(file.id)": 3])
