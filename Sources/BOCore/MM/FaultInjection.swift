@@ -53,7 +53,7 @@ public struct FailPageAllocFilter: Hashable, Codable, Sendable {
 /// A fault attribute (`struct fault_attr`, `lib/fault-inject.c`) reduced to its
 /// deterministic modes.
 public struct FaultAttr: Hashable, Codable, Sendable {
-  /// Fail exactly the n-th call (1-based) and no other, like writing n to
+  /// Fail exactly the n-th call (1-based) after arming and no other, like writing n to
   /// `/proc/self/fail-nth`: `should_fail_ex()` decrements `current->fail_nth` on every call
   /// and fails the one that brings it to 0, whatever `times` and `space` say. The kernel
   /// counts the calls of the task across all attributes; the model counts per point, so a
@@ -92,6 +92,8 @@ public struct FaultInjection: Sendable {
   private var spaceLeft: [FaultPoint: Int] = [:]
   private var callCounts: [FaultPoint: Int] = [:]
   private var injectedCounts: [FaultPoint: Int] = [:]
+  /// ``calls(_:)`` when the point was armed: fail-nth counts from there.
+  private var armedAt: [FaultPoint: Int] = [:]
   /// Whether `CONFIG_FAULT_INJECTION` is built in. When `false`, `should_fail()` is the
   /// kernel's stub that is always false, even for armed points.
   public var configured: Bool
@@ -101,6 +103,7 @@ public struct FaultInjection: Sendable {
   /// Arms `point` with `attr`.
   public mutating func arm(_ point: FaultPoint, _ attr: FaultAttr) {
     attrs[point] = attr
+    armedAt[point] = callCounts[point, default: 0]
     spaceLeft[point] = attr.space
   }
 
@@ -115,7 +118,7 @@ public struct FaultInjection: Sendable {
     let n = callCounts[point, default: 0] + 1
     callCounts[point] = n
     guard configured, let attr = attrs[point] else { return false }
-    var fail = attr.failNth == n
+    var fail = attr.failNth == n - armedAt[point, default: 0]
     if !fail, let left = spaceLeft[point] {
       if left > size {
         spaceLeft[point] = left - size

@@ -114,3 +114,20 @@ public struct GFP: OptionSet, Hashable, Codable, Sendable {
   /// Whether the caller may sleep in direct reclaim (`gfpflags_allow_blocking()`).
   public var allowsBlocking: Bool { contains(.__GFP_DIRECT_RECLAIM) }
 }
+
+extension GFP {
+  /// Whether an allocation with this gfp at `order` can end in the OOM killer when memory
+  /// runs out, by the decision table of `__alloc_pages_slowpath()` and
+  /// `__alloc_pages_may_oom()` (kernel-facts.md §6.2): it must be allowed to direct-reclaim,
+  /// not `__GFP_NORETRY`, at most `PAGE_ALLOC_COSTLY_ORDER`, neither `__GFP_RETRY_MAYFAIL`
+  /// nor `__GFP_THISNODE`, not limited to a zone below `ZONE_NORMAL`, and `__GFP_FS` (without
+  /// it `out_of_memory()` returns without killing). `__GFP_NOFAIL` may kill even where the
+  /// others would not.
+  public func mayInvokeOOMKiller(order: Int) -> Bool {
+    guard contains(.__GFP_DIRECT_RECLAIM), contains(.__GFP_FS) else { return false }
+    if contains(.__GFP_NOFAIL) { return true }
+    if contains(.__GFP_NORETRY) || order > PAGE_ALLOC_COSTLY_ORDER { return false }
+    if !isDisjoint(with: [.__GFP_RETRY_MAYFAIL, .__GFP_THISNODE, .__GFP_DMA, .__GFP_DMA32]) { return false }
+    return true
+  }
+}

@@ -20,6 +20,18 @@ public struct MachineConfig: Hashable, Codable, Sendable {
   }
 }
 
+/// One `alloc_pages()` call, for ``Machine/allocationTrace``.
+public struct AllocationRecord: Hashable, Sendable, CustomStringConvertible {
+  public let gfp: GFP
+  public let order: Int
+  public let owner: PageOwner
+  public let succeeded: Bool
+
+  public var description: String {
+    "order:\(order) mode:\(gfp.hexString)(\(gfp)) for \(owner): \(succeeded ? "ok" : "failed")"
+  }
+}
+
 /// A simulated machine: one memory zone, one swap device, tasks, registered shrinkers, shmem
 /// files, the kernel log and counters.
 ///
@@ -56,6 +68,9 @@ public final class Machine {
   /// The reclaim LRU of shmem folios, oldest first (see `shrinkShmemLRU`).
   var shmemLRU: [ShmemLRUEntry] = []
   var shmemLRUHead = 0
+  /// Every `alloc_pages()` call and its outcome, while not `nil`; a test sets it to `[]` to
+  /// see which gfp each path allocates with.
+  public var allocationTrace: [AllocationRecord]?
   /// Folios unlocked while not locked (see ``folioUnlock(_:)``), in order.
   public internal(set) var folioLockViolations: [Page] = []
   private var nextPID: PID = 1000
@@ -159,6 +174,9 @@ public final class Machine {
   }
 
   // MARK: struct page
+
+  /// Starts a new measurement of ``PhysicalMemory/peakPagesInUse`` from the pages in use now.
+  public func resetPeakPagesInUse() { mem.resetPeak() }
 
   /// `copy_highpage(to, from)`: copies one page's content and counts the bytes copied.
   public func copyHighpage(to: Page, from: Page) {

@@ -10,6 +10,12 @@ extension Machine {
   /// - Throws: ``KernelHalt`` where the kernel would not return: a panic when the OOM killer
   ///   finds no victim, or an allocation that would retry forever.
   public func allocPages(_ gfp: GFP, order: Int, owner: PageOwner) throws -> Page? {
+    let page = try allocPagesInner(gfp, order: order, owner: owner)
+    allocationTrace?.append(AllocationRecord(gfp: gfp, order: order, owner: owner, succeeded: page != nil))
+    return page
+  }
+
+  private func allocPagesInner(_ gfp: GFP, order: Int, owner: PageOwner) throws -> Page? {
     if order > MAX_PAGE_ORDER {
       // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp): the kernel prints a generic WARNING
       // splat whose location the model cannot reproduce, so it leaves a note instead.

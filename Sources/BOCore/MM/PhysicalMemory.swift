@@ -101,6 +101,9 @@ public struct PhysicalMemory: Sendable {
 
   /// Frames in the zone.
   public var totalPages: Int { frames.count }
+
+  /// Starts a new peak measurement from the pages in use now.
+  public mutating func resetPeak() { peakPagesInUse = pagesInUse }
   /// Frames currently allocated.
   public var pagesInUse: Int { totalPages - nrFreePages }
 

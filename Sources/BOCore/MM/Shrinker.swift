@@ -7,6 +7,12 @@ public struct ShrinkControl: Sendable {
   public var nrToScan: Int
   /// How many were scanned; the shrinker may set it (`nr_scanned`).
   public var nrScanned: Int
+
+  public init(gfpMask: GFP, nrToScan: Int, nrScanned: Int = 0) {
+    self.gfpMask = gfpMask
+    self.nrToScan = nrToScan
+    self.nrScanned = nrScanned
+  }
 }
 
 /// The result of `scan_objects()`.

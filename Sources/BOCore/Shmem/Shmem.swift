@@ -51,6 +51,9 @@ extension Machine {
   /// `shmem_file_setup(name, size, flags)`: a new, empty shmem file of `size` bytes. Its
   /// mapping gfp is `GFP_HIGHUSER_MOVABLE`, which `inode_init_always()` gives every inode;
   /// shmem adds no override for files created this way (`kernel-facts.md` §6.3: likely).
+  /// It cannot fail in the model; the kernel's can, when `shmem_acct_size()` is refused under
+  /// strict overcommit (`vm.overcommit_memory=2`), so those callers' error paths are not
+  /// reached here.
   public func shmemFileSetup(_ name: String, size: Int, largeFolioOrder: Int = 0) -> ShmemFileID {
     precondition(size >= 0 && (0...MAX_PAGE_ORDER).contains(largeFolioOrder))
     let pages = (size + PAGE_SIZE - 1) / PAGE_SIZE
@@ -139,7 +142,10 @@ extension Machine {
   ///   ``folioFilePage(_:_:)`` for the page of `index`).
   /// - A swap entry is read back (`shmem_swapin_folio()`): a new folio is allocated **with the
   ///   caller's `gfp`**, so the allocation may reclaim, fail or OOM-kill according to it; the
-  ///   swap slot is freed after the read and the folio is back in the page cache, dirty.
+  ///   swap slot is freed after the read and the folio is back in the page cache, dirty. Only
+  ///   that one folio is read: the kernel's swap readahead (`shmem_swapin_cluster()`, up to
+  ///   `1 << page-cluster` = 8 folios, with the same gfp) is not modelled, so the model
+  ///   allocates less per swap-in than a kernel without `SWP_SYNCHRONOUS_IO` would.
   /// - A hole is filled with a zeroed folio, large if the file allows it and the aligned range
   ///   is empty and inside `i_size` (allocated as `GFP_TRANSHUGE_LIGHT` limited by `gfp`: no
   ///   direct reclaim, falling back to order 0 with `gfp`).
@@ -157,7 +163,9 @@ extension Machine {
         getPage(folio)
         return folio
       case .swapped(let slot):
-        guard let page = try allocPages(gfp, order: 0, owner: .shmem(file: file.id, index: index))
+        // The swap-in folio comes from folio_alloc(), which adds __GFP_COMP.
+        guard
+          let page = try allocPages(gfp.union(.__GFP_COMP), order: 0, owner: .shmem(file: file.id, index: index))
         else { throw Errno.ENOMEM }
         guard case .swapped(slot) = shmemFile(file).entries[index] else {
           freePages(page, order: 0)

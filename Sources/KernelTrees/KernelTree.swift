@@ -1,0 +1,106 @@
+import BOCore
+import GFPRetryMayfailReadbackModel
+import Patches
+import ShmemBackupV14Model
+
+/// Every modelled patch, in the order they were written upstream; a later patch's seams
+/// override an earlier one's.
+public enum PatchModels {
+  public static let all: [any PatchModel.Type] = [
+    ShmemBackupV14.self,
+    GFPRetryMayfailReadback.self,
+  ]
+
+  /// The model for `slug`, if there is one.
+  public static func model(_ slug: String) -> (any PatchModel.Type)? {
+    all.first { $0.patch.slug == slug }
+  }
+}
+
+/// Why a stack of patches cannot form a kernel tree.
+public enum KernelTreeError: Error, Hashable, Sendable, CustomStringConvertible {
+  /// No model for this slug.
+  case unknownPatch(String)
+  /// The slug appears twice.
+  case duplicatePatch(String)
+  /// `patch` changes code that `missing` adds, and `missing` is not earlier in the stack.
+  case missingPrerequisite(patch: String, missing: String)
+
+  public var description: String {
+    switch self {
+    case .unknownPatch(let slug):
+      "unknown patch '\(slug)' (known: \(PatchModels.all.map { $0.patch.slug }.joined(separator: ", ")))"
+    case .duplicatePatch(let slug): "patch '\(slug)' appears twice in the stack"
+    case .missingPrerequisite(let patch, let missing):
+      "'\(patch)' changes code that '\(missing)' adds, so '\(missing)' must come before it in the stack"
+    }
+  }
+}
+
+/// A kernel tree: a base plus a stack of applied patches, turned into the seam functions
+/// the BO core calls (DESIGN.md, "a kernel tree is a base plus a stack of patches").
+///
+/// For every modelled patch, in upstream order: a patch in the stack installs its After
+/// side; a patch not in the stack whose prerequisites are all in it installs its Before side
+/// (the code it would change exists, unpatched); any other patch's code does not exist in
+/// the tree and installs nothing.
+public struct KernelTree: Sendable, CustomStringConvertible {
+  /// The base the stack applies to, for reports (e.g. `v6.12`, `v7.0`).
+  public let base: String
+  /// The applied patches, by slug, in stack order.
+  public let stack: [String]
+  /// The seams the TTM core calls.
+  public let functions: TTMFunctions
+
+  /// Composes a tree, or throws ``KernelTreeError`` for a stack that cannot exist.
+  public init(base: String = "mainline", stack: [String]) throws {
+    var seen: Set<String> = []
+    for slug in stack {
+      guard let model = PatchModels.model(slug) else { throw KernelTreeError.unknownPatch(slug) }
+      guard seen.insert(slug).inserted else { throw KernelTreeError.duplicatePatch(slug) }
+      for required in model.requires where !seen.contains(required) {
+        throw KernelTreeError.missingPrerequisite(patch: slug, missing: required)
+      }
+    }
+    var functions = TTMFunctions()
+    for model in PatchModels.all {
+      let slug = model.patch.slug
+      if seen.contains(slug) {
+        model.install(.after, into: &functions)
+      } else if model.requires.allSatisfy(seen.contains) {
+        model.install(.before, into: &functions)
+      }
+    }
+    self.base = base
+    self.stack = stack
+    self.functions = functions
+  }
+
+  /// The tree that shows `variant` of `model`: its prerequisites (transitively, in upstream
+  /// order), plus the patch itself for `.after`.
+  public static func pair(_ model: any PatchModel.Type, _ variant: Variant) -> KernelTree {
+    var stack: [String] = []
+    func add(_ m: any PatchModel.Type) {
+      for slug in m.requires where !stack.contains(slug) { add(PatchModels.model(slug)!) }
+      if !stack.contains(m.patch.slug) { stack.append(m.patch.slug) }
+    }
+    for slug in model.requires { add(PatchModels.model(slug)!) }
+    if variant == .after { stack.append(model.patch.slug) }
+    // The prerequisites of a modelled patch are modelled patches, so this cannot fail.
+    return try! KernelTree(stack: stack)
+  }
+
+  /// Whether the tree carries the code `model` changes.
+  public func hasCode(of model: any PatchModel.Type) -> Bool {
+    model.requires.allSatisfy(stack.contains)
+  }
+
+  public var description: String {
+    stack.isEmpty ? base : base + " + " + stack.joined(separator: " + ")
+  }
+
+  /// A TTM device on `machine` that runs this tree's code.
+  public func makeDevice(on machine: Machine, pool: TTMPool = TTMPool()) -> TTMDevice {
+    TTMDevice(machine: machine, pool: pool, functions: functions)
+  }
+}
