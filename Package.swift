@@ -19,6 +19,8 @@ let strictSettings: [SwiftSetting] = [
 let patchModels: [(folder: String, target: String)] = [
   ("ShmemBackupV14", "ShmemBackupV14Model"),
   ("GFPRetryMayfailReadback", "GFPRetryMayfailReadbackModel"),
+  ("ZeroCopyInsertFolio", "ZeroCopyInsertFolioModel"),
+  ("MadviseListMove", "MadviseListMoveModel"),
 ]
 
 let patchModelTargets: [Target] = patchModels.map { model in

@@ -1,14 +1,18 @@
 import BOCore
 import GFPRetryMayfailReadbackModel
+import MadviseListMoveModel
 import Patches
 import ShmemBackupV14Model
+import ZeroCopyInsertFolioModel
 
 /// Every modelled patch, in the order they were written upstream; a later patch's seams
 /// override an earlier one's.
 public enum PatchModels {
   public static let all: [any PatchModel.Type] = [
+    MadviseListMove.self,
     ShmemBackupV14.self,
     GFPRetryMayfailReadback.self,
+    ZeroCopyInsertFolio.self,
   ]
 
   /// The model for `slug`, if there is one.
@@ -49,8 +53,10 @@ public struct KernelTree: Sendable, CustomStringConvertible {
   public let base: String
   /// The applied patches, by slug, in stack order.
   public let stack: [String]
-  /// The seams the TTM core calls.
-  public let functions: TTMFunctions
+  /// The seams the core calls.
+  public let kernelFunctions: KernelFunctions
+  /// The TTM seams.
+  public var functions: TTMFunctions { kernelFunctions.ttm }
 
   /// Composes a tree, or throws ``KernelTreeError`` for a stack that cannot exist.
   public init(base: String = "mainline", stack: [String]) throws {
@@ -62,7 +68,7 @@ public struct KernelTree: Sendable, CustomStringConvertible {
         throw KernelTreeError.missingPrerequisite(patch: slug, missing: required)
       }
     }
-    var functions = TTMFunctions()
+    var functions = KernelFunctions()
     for model in PatchModels.all {
       let slug = model.patch.slug
       if seen.contains(slug) {
@@ -73,7 +79,7 @@ public struct KernelTree: Sendable, CustomStringConvertible {
     }
     self.base = base
     self.stack = stack
-    self.functions = functions
+    self.kernelFunctions = functions
   }
 
   /// The tree that shows `variant` of `model`: its prerequisites (transitively, in upstream

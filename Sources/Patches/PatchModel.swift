@@ -24,5 +24,5 @@ public protocol PatchModel: Sendable {
   /// before this patch, and without them the code this patch touches does not exist.
   static var requires: [String] { get }
   /// Installs the seams of `variant` into `functions`.
-  static func install(_ variant: Variant, into functions: inout TTMFunctions)
+  static func install(_ variant: Variant, into functions: inout KernelFunctions)
 }

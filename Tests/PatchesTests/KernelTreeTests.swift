@@ -18,6 +18,9 @@ struct KernelTreeTests {
     }
     #expect(throws: KernelTreeError.unknownPatch("no-such-patch")) { try KernelTree(stack: ["no-such-patch"]) }
     #expect(
+      throws: KernelTreeError.missingPrerequisite(patch: "zero-copy-insert-folio", missing: "shmem-backup-v14")
+    ) { try KernelTree(stack: ["zero-copy-insert-folio"]) }
+    #expect(
       missing.description
         == "'gfp-retry-mayfail-readback' changes code that 'shmem-backup-v14' adds, "
         + "so 'shmem-backup-v14' must come before it in the stack")

@@ -8,6 +8,8 @@ extension Tag {
   @Tag static var shmemBackupV14: Self
   /// Tests of the gfp-retry-mayfail-readback pair.
   @Tag static var gfpRetryMayfailReadback: Self
+  /// Tests of the zero-copy-insert-folio pair.
+  @Tag static var zeroCopyInsertFolio: Self
   /// Tests that compose kernel trees.
   @Tag static var kernelTree: Self
   /// Tests of the xe-style BO shrinker of the v14 tree.
@@ -21,14 +23,16 @@ struct TTMRig {
   let device: TTMDevice
   let tree: KernelTree
 
-  /// A machine of `memory` pages and `swap` swap slots, no watermarks unless given, and a
-  /// device whose pool allocates at most `poolOrder`.
+  /// A machine of `memory` pages and `swap` swap slots, no watermarks unless given, shmem
+  /// files that take folios up to `shmemLargeFolioOrder`, and a device whose pool allocates
+  /// at most `poolOrder`.
   init(
     _ model: any PatchModel.Type, _ variant: Variant, memory: Int = 4096, swap: Int = 4096,
-    watermarks: Watermarks = .none, poolOrder: Int = 0
+    watermarks: Watermarks = .none, poolOrder: Int = 0, shmemLargeFolioOrder: Int = 0
   ) {
     tree = KernelTree.pair(model, variant)
     machine = Machine(MachineConfig(memoryPages: memory, swapPages: swap, watermarks: watermarks))
+    machine.shmemLargeFolioOrder = shmemLargeFolioOrder
     device = tree.makeDevice(on: machine, pool: TTMPool(maxOrder: poolOrder))
   }
 

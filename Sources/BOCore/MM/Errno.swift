@@ -20,6 +20,8 @@ public struct Errno: RawRepresentable, Error, Hashable, Codable, Sendable {
   public static let EAGAIN = Errno(rawValue: 11)
   /// Out of memory. The corresponding C error is `ENOMEM`.
   public static let ENOMEM = Errno(rawValue: 12)
+  /// File exists: the page-cache slot is taken. The corresponding C error is `EEXIST`.
+  public static let EEXIST = Errno(rawValue: 17)
   /// Bad address. The corresponding C error is `EFAULT`.
   public static let EFAULT = Errno(rawValue: 14)
   /// Device or resource busy; `ttm_pool_backup()` returns it without swap space.
@@ -40,6 +42,7 @@ public struct Errno: RawRepresentable, Error, Hashable, Codable, Sendable {
     case .EIO: "EIO"
     case .EAGAIN: "EAGAIN"
     case .ENOMEM: "ENOMEM"
+    case .EEXIST: "EEXIST"
     case .EFAULT: "EFAULT"
     case .EBUSY: "EBUSY"
     case .EINVAL: "EINVAL"

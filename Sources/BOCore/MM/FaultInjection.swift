@@ -18,6 +18,9 @@ public struct FaultPoint: Hashable, Codable, Sendable, CustomStringConvertible {
   public static let failPageAlloc = FaultPoint("fail_page_alloc", isModelOnly: false)
   /// Model-only: `shmem_read_folio_gfp()` returning an error before it allocates.
   public static let shmemRead = FaultPoint("shmem_read_folio_gfp", isModelOnly: true)
+  /// Model-only: the page cache's bookkeeping allocation in `shmem_insert_folio()` failing
+  /// (`xas_nomem()`), one of the named assumptions of the zero-copy model.
+  public static let shmemInsertNode = FaultPoint("shmem_insert_folio:xas_nomem", isModelOnly: true)
   /// Model-only: the swap device refusing a slot (`folio_alloc_swap()` failing).
   public static let swapAlloc = FaultPoint("folio_alloc_swap", isModelOnly: true)
   /// Model-only: a hard error from the swap write (`swap_writeout()` returning -EIO).

@@ -68,6 +68,10 @@ public final class Machine {
   /// The reclaim LRU of shmem folios, oldest first (see `shrinkShmemLRU`).
   var shmemLRU: [ShmemLRUEntry] = []
   var shmemLRUHead = 0
+  /// The largest folio order a new shmem file may use: `shmem_enabled` / the `huge=` mount
+  /// option of the internal shm mount reduced to one number; 0 (`never`, the default) means
+  /// small folios only.
+  public var shmemLargeFolioOrder = 0
   /// Every `alloc_pages()` call and its outcome, while not `nil`; a test sets it to `[]` to
   /// see which gfp each path allocates with.
   public var allocationTrace: [AllocationRecord]?

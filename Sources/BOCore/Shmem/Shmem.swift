@@ -54,7 +54,9 @@ extension Machine {
   /// It cannot fail in the model; the kernel's can, when `shmem_acct_size()` is refused under
   /// strict overcommit (`vm.overcommit_memory=2`), so those callers' error paths are not
   /// reached here.
-  public func shmemFileSetup(_ name: String, size: Int, largeFolioOrder: Int = 0) -> ShmemFileID {
+  /// `largeFolioOrder` defaults to the machine's ``Machine/shmemLargeFolioOrder``.
+  public func shmemFileSetup(_ name: String, size: Int, largeFolioOrder: Int? = nil) -> ShmemFileID {
+    let largeFolioOrder = largeFolioOrder ?? shmemLargeFolioOrder
     precondition(size >= 0 && (0...MAX_PAGE_ORDER).contains(largeFolioOrder))
     let pages = (size + PAGE_SIZE - 1) / PAGE_SIZE
     shmemFiles.append(
@@ -240,6 +242,72 @@ extension Machine {
     vmstat.nrShmem += 1 << order
     shmemLRU.append(ShmemLRUEntry(file: file.id, index: base, folio: folio))
     return folio
+  }
+
+  // MARK: Insertion
+
+  /// `shmem_insert_folio(file, folio, order, index, writeback, folio_gfp)`: hand an isolated
+  /// folio to the page cache without copying ("mm/shmem: add shmem_insert_folio()", patch 1/2
+  /// of the zero-copy series, posted 2026-05-12, not merged).
+  ///
+  /// The text of that patch is not public (UNVERIFIED); the model follows the requirements the
+  /// kerneldoc of `ttm_backup_insert_folio()` states, which are preconditions here: an
+  /// isolated, unlocked folio with exactly one reference, `private` cleared, not split, `index`
+  /// aligned to `1 << order`. On success a non-compound block of `order > 0` is promoted to a
+  /// compound folio of that order, takes the indices `index ..< index + (1 << order)`, and the
+  /// page cache holds its own reference; the caller then drops its reference. With
+  /// `writeback` the folio is written out at once, best effort (only `AOP_WRITEPAGE_ACTIVATE`
+  /// leaves it locked, and only then is it unlocked here).
+  ///
+  /// Failure conditions are the model's named assumptions, each logged as a `[model]` note
+  /// marked UNVERIFIED; on failure nothing has changed and the caller still owns the folio:
+  /// - `-EINVAL`: `order` is larger than the file's large-folio order (the mapping does not
+  ///   accept folios that large);
+  /// - `-ENOMEM`: the page cache's own bookkeeping allocation failed (`xas_nomem()` for an
+  ///   xarray node), through the model-only ``FaultPoint/shmemInsertNode``; the model does not
+  ///   otherwise charge xarray nodes to memory;
+  /// - `-EEXIST`: an index in the range is already in use.
+  public func shmemInsertFolio(
+    _ file: ShmemFileID, _ folio: Page, order: Int, _ index: Int, writeback: Bool, folioGFP: GFP
+  ) -> Int {
+    let nr = 1 << order
+    precondition(index % nr == 0, "shmem_insert_folio(): index \(index) not aligned to order \(order)")
+    precondition(
+      mem[folio].refcount == 1 && !mem[folio].locked && mem[folio].private == 0,
+      "shmem_insert_folio(): \(folio) is not an isolated, unlocked folio with one reference and no private")
+    precondition(
+      mem[folio].compoundOrder == 0 && mem[folio].allocOrder == Int8(order),
+      "shmem_insert_folio(): \(folio) is not an unsplit order-\(order) block")
+    let f = shmemFile(file)
+    guard index + nr <= f.entries.count, f.entries[index..<(index + nr)].allSatisfy({ $0 == nil }) else {
+      return Errno.EEXIST.negated
+    }
+    if order > f.largeFolioOrder {
+      dmesg.modelNote(
+        "[assumption, UNVERIFIED] shmem_insert_folio(): order \(order) refused, the mapping takes folios up to order \(f.largeFolioOrder)"
+      )
+      return Errno.EINVAL.negated
+    }
+    if faults.shouldFail(.shmemInsertNode) {
+      dmesg.modelNote("[assumption, UNVERIFIED] shmem_insert_folio(): page cache node allocation failed")
+      return Errno.ENOMEM.negated
+    }
+    // Promote to a compound folio of `order` (prep_compound_page()); the tails' refcounts
+    // are already 0.
+    if order > 0 { mem[folio].compoundOrder = Int8(order) }
+    for i in 0..<nr {
+      if i > 0 { mem[folio + i].compoundHead = Int32(folio.pfn) }
+      mem[folio + i].owner = .shmem(file: file.id, index: index)
+      shmemFiles[file.id]!.entries[index + i] = .folio(folio)
+    }
+    vmstat.nrShmem += nr
+    shmemLRU.append(ShmemLRUEntry(file: file.id, index: index, folio: folio))
+    getPage(folio)  // the page cache's reference
+    if writeback {
+      folioLock(folio)
+      if shmemWriteout(folio) == .activate { folioUnlock(folio) }
+    }
+    return 0
   }
 
   // MARK: Writeout

@@ -13,10 +13,10 @@ public enum GFPRetryMayfailReadback: PatchModel {
   public static let patch = PatchCatalog.gfpRetryMayfailReadback
   public static let requires = [PatchCatalog.shmemBackupV14.slug]
 
-  public static func install(_ variant: Variant, into functions: inout TTMFunctions) {
+  public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
     switch variant {
-    case .before: Before.install(into: &functions)
-    case .after: After.install(into: &functions)
+    case .before: Before.install(into: &functions.ttm)
+    case .after: After.install(into: &functions.ttm)
     }
   }
 }

@@ -22,10 +22,10 @@ public enum ShmemBackupV14: PatchModel {
   public static let patch = PatchCatalog.shmemBackupV14
   public static let requires: [String] = []
 
-  public static func install(_ variant: Variant, into functions: inout TTMFunctions) {
+  public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
     switch variant {
-    case .before: Before.install(into: &functions)
-    case .after: After.install(into: &functions)
+    case .before: Before.install(into: &functions.ttm)
+    case .after: After.install(into: &functions.ttm)
     }
   }
 }

@@ -1,0 +1,126 @@
+import BOCore
+import Patches
+
+extension ZeroCopyInsertFolio {
+  /// Backup before the zero-copy patch: the v14 loop as in `ttm_pool.c@d380a3c7fe40` and
+  /// `ttm_backup.c@81df4cb5606b` (split, then allocate a shmem page and copy, per 4 KiB page).
+  public enum Before {
+    static func install(into f: inout TTMFunctions) {
+      f.ttmPoolBackup = ttmPoolBackup
+    }
+
+    /// `ttm_backup_backup_page()` (`ttm_backup.c`): read the shmem folio at `idx` with
+    /// `alloc_gfp` (allocating it), copy the page in, and return the handle `idx + 1`. With
+    /// `writeback`, an unmapped folio is written out at once (`shmem_writeout()`); "If
+    /// writeout succeeds, it unlocks the folio. errors are otherwise dropped, since writeout
+    /// is only best effort here": the folio is unlocked on any non-zero return, including a
+    /// hard error after which `shmem_writeout()` already unlocked it.
+    static func ttmBackupBackupPage(
+      _ dev: TTMDevice, _ backup: ShmemFileID, _ page: Page, writeback: Bool, _ idx: Int, pageGFP: GFP,
+      allocGFP: GFP
+    ) throws -> Int {
+      let m = dev.machine
+      let toFolio: Page
+      switch try errPtr({ try m.shmemReadFolioGFP(backup, idx, allocGFP) }) {
+      case .failure(let err): return err.negated
+      case .success(let folio): toFolio = folio
+      }
+      // folio_mark_accessed(), folio_mark_dirty(): every shmem folio is dirty in the model.
+      m.folioLock(toFolio)
+      m.copyHighpage(to: m.folioFilePage(toFolio, idx), from: page)
+      let handle = ttmBackupShmemIdxToHandle(idx)
+      // folio_mapped() is false and folio_clear_dirty_for_io() succeeds for a backup folio.
+      if writeback {
+        let ret = m.shmemWriteout(toFolio)
+        if ret != .written { m.folioUnlock(toFolio) }
+      } else {
+        m.folioUnlock(toFolio)
+      }
+      m.folioPut(toFolio)
+      return Int(handle)
+    }
+
+    /// `ttm_pool_backup()`: "Back up or purge a struct ttm_tt."
+    ///
+    /// -EBUSY without swap space (unless purging) or for a DMA-alloc pool. Write-combined or
+    /// uncached pages go back to write-back first (`set_pages_array_wb()` over the whole
+    /// array). A purge frees every page at its order and returns the count. Otherwise each
+    /// page is split to order 0 (`ttm_pool_split_for_swap()`), backed up with `alloc_gfp =
+    /// GFP_KERNEL | __GFP_HIGH | __GFP_NOWARN | __GFP_RETRY_MAYFAIL`, replaced by its handle
+    /// and freed at once. The first error stops the loop: "We allow partially shrunken tts",
+    /// so the result is the number backed up, or the error if none was. With
+    /// `backup_fault_inject` firing, only the first half of the pages is backed up.
+    static func ttmPoolBackup(_ dev: TTMDevice, _ tt: TTMTT, _ flags: TTMBackupFlags) throws -> Int {
+      let m = dev.machine
+      let pool = dev.pool
+      var ret = 0
+      var shrunken = 0
+      if tt.isBackedUp {
+        m.dmesg.modelNote("WARN_ON(ttm_tt_is_backed_up(tt)) in ttm_pool_backup()")
+        return Errno.EINVAL.negated
+      }
+      if (dev.ttmBackupBytesAvail() == 0 && !flags.purge) || pool.usesDMAAlloc || tt.isBackedUp {
+        return Errno.EBUSY.negated
+      }
+      // CONFIG_X86: Anything returned to the system needs to be cached.
+      if tt.caching != .cached {
+        _ = try dev.setPagesArray(tt, 0..<tt.numPages, to: .cached, caller: "ttm_pool_backup")
+      }
+      // tt->dma_address is NULL in the model, so only a purge walks the pages here.
+      if flags.purge {
+        var i = 0
+        while i < tt.numPages {
+          // Only NULL is skipped: a backup handle is taken for a page, and
+          // ttm_pool_page_order() reads page->private through it.
+          let page: Page
+          switch tt.pages[i] {
+          case .null:
+            i += 1
+            continue
+          case .handle:
+            throw tt.pages[i].derefOops(
+              offset: STRUCT_PAGE_PRIVATE_OFFSET, callChain: ["ttm_pool_page_order", "ttm_pool_backup"])
+          case .page(let p): page = p
+          }
+          let order = dev.ttmPoolPageOrder(pool, page)
+          let numPages = 1 << order
+          shrunken += numPages
+          m.setPagePrivate(page, 0)
+          dev.freePagesGPUAccount(page, order: order)
+          for j in i..<(i + numPages) { tt.pages[j] = .null }
+          i += numPages
+        }
+        return shrunken
+      }
+      let gfp: GFP = pool.usesDMA32 ? .GFP_DMA32 : .GFP_HIGHUSER
+      let allocGFP: GFP = [.GFP_KERNEL, .__GFP_HIGH, .__GFP_NOWARN, .__GFP_RETRY_MAYFAIL]
+      var numPages = tt.numPages
+      // Pretend doing fault injection by shrinking only half of the pages.
+      if m.faults.shouldFail(.backupFaultInject) { numPages = (numPages + 1) / 2 }
+      for i in 0..<numPages {
+        // As in the purge loop, only NULL is skipped.
+        let page: Page
+        switch tt.pages[i] {
+        case .null: continue
+        case .handle:
+          throw tt.pages[i].derefOops(
+            offset: STRUCT_PAGE_PRIVATE_OFFSET,
+            callChain: ["ttm_pool_page_order", "ttm_pool_split_for_swap", "ttm_pool_backup"])
+        case .page(let p): page = p
+        }
+        dev.ttmPoolSplitForSwap(pool, page)
+        let shandle = try ttmBackupBackupPage(
+          dev, tt.backup!, page, writeback: flags.writeback, i, pageGFP: gfp, allocGFP: allocGFP)
+        if shandle < 0 {
+          // We allow partially shrunken tts.
+          ret = shandle
+          break
+        }
+        tt.pages[i] = .handle(UInt(shandle))
+        dev.freePagesGPUAccount(page, order: 0)
+        shrunken += 1
+      }
+      return shrunken > 0 ? shrunken : ret
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import BOCore
+import Patches
+
+/// "drm/ttm: Use ttm_backup_insert_folio() for zero-copy swapout" (2/2, posted 2026-05-12,
+/// with 1/2 "mm/shmem: add shmem_insert_folio()"; not known to be merged).
+///
+/// Before: the v14 backup loop, split to order 0, then allocate a shmem page and copy, per
+/// 4 KiB page. After: each pool page is handed to shmem whole, as a compound folio of its
+/// order, without allocating or copying; a failed higher-order insert splits the page and
+/// retries at order 0.
+///
+/// `shmem_insert_folio()` (patch 1/2) is not public; its model in `BOCore/Shmem` follows the
+/// kerneldoc of `ttm_backup_insert_folio()` and names its failure conditions as assumptions
+/// (UNVERIFIED).
+public enum ZeroCopyInsertFolio: PatchModel {
+  public static let patch = PatchCatalog.zeroCopyInsertFolio
+  public static let requires = [PatchCatalog.shmemBackupV14.slug]
+
+  public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
+    switch variant {
+    case .before: Before.install(into: &functions.ttm)
+    case .after: After.install(into: &functions.ttm)
+    }
+  }
+}
