@@ -44,10 +44,11 @@ public enum KernelTreeError: Error, Hashable, Sendable, CustomStringConvertible 
 /// A kernel tree: a base plus a stack of applied patches, turned into the seam functions
 /// the BO core calls (DESIGN.md, "a kernel tree is a base plus a stack of patches").
 ///
-/// For every modelled patch, in upstream order: a patch in the stack installs its After
-/// side; a patch not in the stack whose prerequisites are all in it installs its Before side
-/// (the code it would change exists, unpatched); any other patch's code does not exist in
-/// the tree and installs nothing.
+/// First every modelled patch not in the stack whose prerequisites are all in it installs its
+/// Before side (the code it would change exists, unpatched); then every patch in the stack
+/// installs its After side, in upstream order, so a later patch's change to a seam overrides
+/// an earlier one's. A patch whose prerequisites are missing has no code in the tree and
+/// installs nothing.
 public struct KernelTree: Sendable, CustomStringConvertible {
   /// The base the stack applies to, for reports (e.g. `v6.12`, `v7.0`).
   public let base: String
@@ -69,13 +70,14 @@ public struct KernelTree: Sendable, CustomStringConvertible {
       }
     }
     var functions = KernelFunctions()
-    for model in PatchModels.all {
-      let slug = model.patch.slug
-      if seen.contains(slug) {
-        model.install(.after, into: &functions)
-      } else if model.requires.allSatisfy(seen.contains) {
-        model.install(.before, into: &functions)
-      }
+    // Unpatched code first, then every applied patch: an After side always wins over a
+    // Before side, so a later patch that is not applied cannot undo an earlier one that is
+    // (two patches may change the same lines the same way).
+    for model in PatchModels.all where !seen.contains(model.patch.slug) && model.requires.allSatisfy(seen.contains) {
+      model.install(.before, into: &functions)
+    }
+    for model in PatchModels.all where seen.contains(model.patch.slug) {
+      model.install(.after, into: &functions)
     }
     self.base = base
     self.stack = stack
