@@ -45,10 +45,10 @@ public enum KernelTreeError: Error, Hashable, Sendable, CustomStringConvertible 
 /// the BO core calls (DESIGN.md, "a kernel tree is a base plus a stack of patches").
 ///
 /// First every modelled patch not in the stack whose prerequisites are all in it installs its
-/// Before side (the code it would change exists, unpatched); then every patch in the stack
-/// installs its After side, in upstream order, so a later patch's change to a seam overrides
-/// an earlier one's. A patch whose prerequisites are missing has no code in the tree and
-/// installs nothing.
+/// Before side (the code it would change exists, unpatched), latest patch first so that the
+/// earliest one's remains; then every patch in the stack installs its After side, in upstream
+/// order, so a later patch's change to a seam overrides an earlier one's. A patch whose
+/// prerequisites are missing has no code in the tree and installs nothing.
 public struct KernelTree: Sendable, CustomStringConvertible {
   /// The base the stack applies to, for reports (e.g. `v6.12`, `v7.0`).
   public let base: String
@@ -72,10 +72,13 @@ public struct KernelTree: Sendable, CustomStringConvertible {
     var functions = KernelFunctions()
     // Unpatched code first, then every applied patch: an After side always wins over a
     // Before side, so a later patch that is not applied cannot undo an earlier one that is
-    // (two patches may change the same lines the same way).
-    for model in PatchModels.all where !seen.contains(model.patch.slug) && model.requires.allSatisfy(seen.contains) {
-      model.install(.before, into: &functions)
+    // (two patches may change the same lines the same way). Before sides go latest first, so
+    // where several unapplied patches change the same seam, the earliest one's Before side,
+    // the oldest code, is what the tree has.
+    let befores = PatchModels.all.reversed().filter {
+      !seen.contains($0.patch.slug) && $0.requires.allSatisfy(seen.contains)
     }
+    for model in befores { model.install(.before, into: &functions) }
     for model in PatchModels.all where seen.contains(model.patch.slug) {
       model.install(.after, into: &functions)
     }
