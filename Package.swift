@@ -21,6 +21,9 @@ let patchModels: [(folder: String, target: String)] = [
   ("GFPRetryMayfailReadback", "GFPRetryMayfailReadbackModel"),
   ("ZeroCopyInsertFolio", "ZeroCopyInsertFolioModel"),
   ("MadviseListMove", "MadviseListMoveModel"),
+  ("DropRestoreAfterRestore", "DropRestoreAfterRestoreModel"),
+  ("NullHandlePagesBackup", "NullHandlePagesBackupModel"),
+  ("NativeOrderBackup", "NativeOrderBackupModel"),
 ]
 
 let patchModelTargets: [Target] = patchModels.map { model in

@@ -87,7 +87,12 @@ public enum PatchListing {
 
   /// The upstream column: the commit (12 digits) with what the patch or catalog says of it.
   static func upstreamText(_ p: PatchFile, _ catalog: UpstreamPatch?) -> String {
-    guard let commit = p.upstreamCommit else { return "not merged" }
+    guard let commit = p.upstreamCommit else {
+      if case .mergedCommitUnknown(let release, _)? = catalog?.status {
+        return "merged, upstream commit unknown; \(release)"
+      }
+      return "not merged"
+    }
     var text = String(commit.prefix(12))
     if case .merged(_, let release, _)? = catalog?.status { text += " (\(release))" }
     if p.commit == nil { text += "; this file is a posted version, not the commit itself" }

@@ -1,6 +1,9 @@
 import BOCore
+import DropRestoreAfterRestoreModel
 import GFPRetryMayfailReadbackModel
 import MadviseListMoveModel
+import NativeOrderBackupModel
+import NullHandlePagesBackupModel
 import Patches
 import ShmemBackupV14Model
 import ZeroCopyInsertFolioModel
@@ -12,7 +15,10 @@ public enum PatchModels {
     MadviseListMove.self,
     ShmemBackupV14.self,
     GFPRetryMayfailReadback.self,
+    DropRestoreAfterRestore.self,
     ZeroCopyInsertFolio.self,
+    NullHandlePagesBackup.self,
+    NativeOrderBackup.self,
   ]
 
   /// The model for `slug`, if there is one.

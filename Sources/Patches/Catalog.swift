@@ -17,6 +17,9 @@ public enum Confidence: Hashable, Codable, Sendable, CustomStringConvertible {
 public enum UpstreamStatus: Hashable, Codable, Sendable {
   /// Merged as `commit`, first released in `release`.
   case merged(commit: String, release: String, confidence: Confidence)
+  /// Merged, or in a stable release, but the upstream commit id is not known; `release` says
+  /// where it is known to be.
+  case mergedCommitUnknown(release: String, confidence: Confidence)
   /// Posted but not merged, as far as known.
   case notMerged
 }
@@ -68,7 +71,8 @@ public struct UpstreamPatch: Hashable, Codable, Sendable, Identifiable {
   }
 }
 
-/// The four upstream patches (`DESIGN.md`, "The four patches").
+/// The upstream patches: the four of `DESIGN.md` ("The four patches") and three later
+/// Cc-stable fixes to the same backup loop (`branch-facts.md` section E).
 public enum PatchCatalog {
   /// "drm/ttm: Provide a shmem backup implementation", v14 2/8.
   public static let shmemBackupV14 = UpstreamPatch(
@@ -166,9 +170,58 @@ public enum PatchCatalog {
       "A second DONTNEED did list_add_tail() on a BO already on shrinker_list, corrupting it; list_move_tail() unlinks first."
   )
 
-  /// All four, in the order of `DESIGN.md`.
+  /// "drm/ttm: Drop tt->restore after successful restore" (v5 1/2).
+  public static let dropRestoreAfterRestore = UpstreamPatch(
+    slug: "drop-restore-after-restore",
+    subject: "drm/ttm: Drop tt->restore after successful restore",
+    messageID: "20260505200443.3300962-2-matthew.brost@intel.com",
+    status: .mergedCommitUnknown(
+      release: "stable 7.2.5 (a46ab76b6cf5)",
+      confidence: .unverified("merged via drm-misc-next-2026-06-19 (for 7.3); the mainline id was not found")),
+    series: nil,
+    files: ["drivers/gpu/drm/ttm/ttm_pool.c"],
+    summary:
+      "A resumed ttm_pool_restore_and_alloc() that completes with nothing left to allocate now applies the deferred caching and frees tt->restore, instead of leaving a stale restore state that later backups and restores trip over."
+  )
+
+  /// "drm/ttm: Account for NULL and handle pages in ttm_pool_backup".
+  public static let nullHandlePagesBackup = UpstreamPatch(
+    slug: "null-handle-pages-backup",
+    subject: "drm/ttm: Account for NULL and handle pages in ttm_pool_backup",
+    messageID: "20260702214815.4009271-1-matthew.brost@intel.com",
+    status: .mergedCommitUnknown(
+      release: "stable 6.18.42 (22aa7fb4e7d0), 7.1.6 (9ddaabf38f7a)",
+      confidence: .unverified(
+        "5b7b3b6595ee is the fixes-tree id (linux-next pending-fixes 2026-07-15); that it is the mainline id is not checked"
+      )),
+    series: nil,
+    files: ["drivers/gpu/drm/ttm/ttm_pool.c"],
+    summary:
+      "ttm_pool_backup() skips NULL and backup-handle entries: set_pages_array_wb() per run of real pages instead of over the whole array, and the same guard in the purge loop, fixing a general protection fault from kswapd."
+  )
+
+  /// "drm/ttm/pool: back up at native page order" (v7).
+  public static let nativeOrderBackup = UpstreamPatch(
+    slug: "native-order-backup",
+    subject: "drm/ttm/pool: back up at native page order",
+    messageID: "20260715080058.3794385-1-matthew.brost@intel.com",
+    status: .merged(
+      commit: "a3fdf74ffa5966e5b4a17f1e9c5687f73bb0d536", release: "v7.2-rc5",
+      confidence: .unverified("via drm-misc-fixes-2026-07-24; the -rc tag is inferred; stable 7.1.6 as 921d6acd5761")),
+    series: nil,
+    files: [
+      "drivers/gpu/drm/ttm/ttm_backup.c", "drivers/gpu/drm/ttm/ttm_pool.c",
+      "drivers/gpu/drm/ttm/ttm_pool_internal.h", "include/drm/ttm/ttm_backup.h",
+    ],
+    summary:
+      "ttm_pool_backup() backs each compound up whole into a contiguous shmem range and frees it once at its order, with __GFP_NOMEMALLOC above order 0; a short backup splits, frees the backed-up prefix and continues at order 0; writeback unlocks only on AOP_WRITEPAGE_ACTIVATE."
+  )
+
+  /// The four patches of `DESIGN.md`, then the three later Cc-stable fixes to the same
+  /// backup code, in the order they were posted.
   public static let all: [UpstreamPatch] = [
     shmemBackupV14, gfpRetryMayfailReadback, zeroCopyInsertFolio, madviseListMove,
+    dropRestoreAfterRestore, nullHandlePagesBackup, nativeOrderBackup,
   ]
 
   /// The patch with `slug`.

@@ -26,15 +26,17 @@ func runTool(_ arguments: [String]) throws -> (status: Int32, out: String, err: 
 
 @Suite("bo-repro command line", .serialized)
 struct CommandLineTests {
-  @Test("patches lists the four patches with their upstream commits")
+  @Test("patches lists the seven patches with their upstream commits")
   func listsPatches() throws {
     let r = try runTool(["patches"])
     #expect(r.status == 0 && r.err.isEmpty)
-    for slug in ["shmem-backup-v14", "gfp-retry-mayfail-readback", "zero-copy-insert-folio", "madvise-list-move"] {
+    for slug in allSlugs {
       #expect(r.out.contains("\n\(slug)\n") || r.out.hasPrefix("\(slug)\n"), "\(slug)")
     }
     #expect(r.out.contains("upstream: c6135f67aa37 (v7.1)"))
     #expect(r.out.contains("upstream: not merged"))
+    #expect(r.out.contains("upstream: merged, upstream commit unknown; stable 7.2.5 (a46ab76b6cf5)"))
+    #expect(r.out.contains("upstream: a3fdf74ffa59 (v7.2-rc5); this file is a posted version"))
     #expect(r.out.contains("drivers/gpu/drm/panfrost/panfrost_drv.c  +2 -2"))
   }
 
@@ -43,11 +45,14 @@ struct CommandLineTests {
     let r = try runTool(["patches", "--format", "json"])
     #expect(r.status == 0)
     let entries = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]]
-    #expect(
-      entries?.map { $0["slug"] as? String } == [
-        "shmem-backup-v14", "gfp-retry-mayfail-readback", "zero-copy-insert-folio", "madvise-list-move",
-      ])
+    #expect(entries?.map { $0["slug"] as? String } == allSlugs)
   }
+
+  /// The catalog's order: the four patches, then the three later fixes.
+  let allSlugs = [
+    "shmem-backup-v14", "gfp-retry-mayfail-readback", "zero-copy-insert-folio", "madvise-list-move",
+    "drop-restore-after-restore", "null-handle-pages-backup", "native-order-backup",
+  ]
 
   /// Bad input: one clear line on stderr, a non-zero status, nothing on stdout.
   @Test(

@@ -57,7 +57,7 @@ struct GitBlobTests {
     #expect(GitBlob.matches(diff.newBlob, post), "got \(GitBlob.id(of: post))")
   }
 
-  @Test("every fixture pre-image is covered: the cases include all three TTM patches' files")
+  @Test("every fixture pre-image is covered: the cases include every TTM patch's files")
   func coverage() {
     let covered = Set(ApplyCase.all.map { "\($0.slug):\(($0.path as NSString).lastPathComponent)" })
     #expect(
@@ -65,7 +65,10 @@ struct GitBlobTests {
         "shmem-backup-v14:Makefile", "shmem-backup-v14:ttm_backup.c", "shmem-backup-v14:ttm_backup.h",
         "gfp-retry-mayfail-readback:ttm_backup.c", "gfp-retry-mayfail-readback:ttm_backup.h",
         "zero-copy-insert-folio:ttm_backup.c", "zero-copy-insert-folio:ttm_backup.h",
-        "zero-copy-insert-folio:ttm_pool.c",
+        "zero-copy-insert-folio:ttm_pool.c", "drop-restore-after-restore:ttm_pool.c",
+        "null-handle-pages-backup:ttm_pool.c", "native-order-backup:ttm_backup.c",
+        "native-order-backup:ttm_pool.c", "native-order-backup:ttm_pool_internal.h",
+        "native-order-backup:ttm_backup.h",
       ])
   }
 

@@ -30,11 +30,12 @@ struct PatchFileTests {
     }
   }
 
-  @Test("there are four patches")
-  func fourPatches() {
+  @Test("there are seven patches")
+  func sevenPatches() {
     #expect(
       patchFileNames() == [
-        "gfp-retry-mayfail-readback.patch", "madvise-list-move.patch", "shmem-backup-v14.patch",
+        "drop-restore-after-restore.patch", "gfp-retry-mayfail-readback.patch", "madvise-list-move.patch",
+        "native-order-backup.patch", "null-handle-pages-backup.patch", "shmem-backup-v14.patch",
         "zero-copy-insert-folio.patch",
       ])
   }
@@ -75,6 +76,26 @@ struct PatchFileTests {
       trailerKeys: ["Cc", "Fixes", "Acked-by", "Reviewed-by", "Signed-off-by", "Signed-off-by", "Link"],
       files: [("drivers/gpu/drm/panfrost/panfrost_drv.c", "087e69b98d06", "b1e6d238674f", 1)],
       gitVersion: "2.36.1"),
+    PatchFacts(
+      slug: "drop-restore-after-restore", commit: nil, upstream: nil,
+      author: "Matthew Brost <matthew.brost@intel.com>",
+      trailerKeys: Array(repeating: "Cc", count: 12) + ["Fixes", "Signed-off-by", "Reviewed-by"],
+      files: [("drivers/gpu/drm/ttm/ttm_pool.c", "278bbe7a11ad", "d380a3c7fe40", 2)], gitVersion: "2.34.1"),
+    PatchFacts(
+      slug: "null-handle-pages-backup", commit: nil, upstream: nil,
+      author: "Matthew Brost <matthew.brost@intel.com>",
+      trailerKeys: Array(repeating: "Cc", count: 13) + ["Fixes", "Cc", "Assisted-by", "Signed-off-by"],
+      files: [("drivers/gpu/drm/ttm/ttm_pool.c", "3d5f2ae0a456", "ff043420d517", 2)], gitVersion: "2.34.1"),
+    PatchFacts(
+      slug: "native-order-backup", commit: nil, upstream: "a3fdf74ffa5966e5b4a17f1e9c5687f73bb0d536",
+      author: "Matthew Brost <matthew.brost@intel.com>",
+      trailerKeys: Array(repeating: "Cc", count: 11) + ["Fixes", "Suggested-by", "Assisted-by", "Signed-off-by"],
+      files: [
+        ("drivers/gpu/drm/ttm/ttm_backup.c", "81df4cb5606b", "a8f0b12c86d2", 3),
+        ("drivers/gpu/drm/ttm/ttm_pool.c", "80d0ad41456a", "1bf37023fed6", 5),
+        ("drivers/gpu/drm/ttm/ttm_pool_internal.h", "24c179fd69d1", "cbb17a2129fe", 1),
+        ("include/drm/ttm/ttm_backup.h", "29b9c855af77", "49efa713e87c", 2),
+      ], gitVersion: "2.34.1"),
   ]
 
   @Test("headers, trailers, index blob ids and hunks", arguments: facts)

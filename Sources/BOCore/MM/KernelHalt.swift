@@ -30,3 +30,22 @@ public enum KernelHalt: Error, Hashable, Sendable, CustomStringConvertible {
     }
   }
 }
+
+extension KernelHalt {
+  /// The same halt seen from one frame further out: an oops gains `frame` at the end of its
+  /// call chain, so a fault deep in `set_pages_array_wb()` reports the path it came by (the
+  /// kernel's `Call Trace:`, innermost first). Other halts are unchanged.
+  public func calledFrom(_ frame: String) -> KernelHalt {
+    guard case .oops(let message, let chain) = self else { return self }
+    return .oops(message: message, callChain: chain + [frame])
+  }
+}
+
+/// Runs `body` as the kernel function `frame`: an oops thrown inside gains the frame.
+public func kernelFrame<T>(_ frame: String, _ body: () throws -> T) throws -> T {
+  do {
+    return try body()
+  } catch let halt as KernelHalt {
+    throw halt.calledFrom(frame)
+  }
+}

@@ -182,6 +182,22 @@ public final class Machine {
   /// Starts a new measurement of ``PhysicalMemory/peakPagesInUse`` from the pages in use now.
   public func resetPeakPagesInUse() { mem.resetPeak() }
 
+  /// Starts a new measurement of ``PhysicalMemory/lowestFreePages`` from the pages free now.
+  public func resetLowestFreePages() { mem.resetLowest() }
+
+  /// `memalloc_noreclaim_save()` ... `memalloc_noreclaim_restore()`: runs `body` with
+  /// `PF_MEMALLOC` set on `current`, as reclaim runs shrinkers, so its allocations may use the
+  /// reserves (unless `__GFP_NOMEMALLOC`) and never enter reclaim themselves.
+  public func memallocNoreclaim<T>(_ body: () throws -> T) rethrows -> T {
+    let i = taskIndex(currentPID)!
+    let saved = tasks[i].inMemallocScope
+    tasks[i].inMemallocScope = true
+    defer {
+      if let j = taskIndex(currentPID) { tasks[j].inMemallocScope = saved }
+    }
+    return try body()
+  }
+
   /// `copy_highpage(to, from)`: copies one page's content and counts the bytes copied.
   public func copyHighpage(to: Page, from: Page) {
     mem[to].content = mem[from].content

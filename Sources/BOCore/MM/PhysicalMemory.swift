@@ -102,8 +102,15 @@ public struct PhysicalMemory: Sendable {
   /// Frames in the zone.
   public var totalPages: Int { frames.count }
 
+  /// The fewest pages ever free at once since the last ``resetLowest()``: how deep
+  /// allocations dug into the reserves.
+  public private(set) var lowestFreePages = Int.max
+
   /// Starts a new peak measurement from the pages in use now.
   public mutating func resetPeak() { peakPagesInUse = pagesInUse }
+
+  /// Starts a new low-water measurement from the pages free now.
+  public mutating func resetLowest() { lowestFreePages = nrFreePages }
   /// Frames currently allocated.
   public var pagesInUse: Int { totalPages - nrFreePages }
 
@@ -256,6 +263,7 @@ public struct PhysicalMemory: Sendable {
     if compound { frames[pfn].compoundOrder = Int8(order) }
     pagesAllocated += count
     peakPagesInUse = Swift.max(peakPagesInUse, pagesInUse)
+    lowestFreePages = Swift.min(lowestFreePages, nrFreePages)
   }
 
   // MARK: Freeing

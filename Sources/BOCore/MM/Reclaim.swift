@@ -43,7 +43,7 @@ extension Machine {
   func shrinkSlab(_ gfp: GFP, priority: Int) throws -> Int {
     var accounted = 0
     for shrinker in shrinkers {
-      let freed = try doShrinkSlab(shrinker, gfp: gfp, priority: priority)
+      let freed = try kernelFrame("shrink_slab") { try doShrinkSlab(shrinker, gfp: gfp, priority: priority) }
       if shrinker.accountsReclaimedPages { accounted += freed }
     }
     return accounted
@@ -64,7 +64,8 @@ extension Machine {
       let nrToScan = Swift.min(batchSize, totalScan)
       sc.nrToScan = nrToScan
       sc.nrScanned = nrToScan
-      guard case .freed(let n) = try shrinker.scanObjects(&sc, on: self) else { break }
+      guard case .freed(let n) = try kernelFrame("do_shrink_slab", { try shrinker.scanObjects(&sc, on: self) })
+      else { break }
       freed += n
       vmstat.slabsScanned += sc.nrScanned
       // A shrinker that reports no scanning would loop forever in the kernel too; stop.

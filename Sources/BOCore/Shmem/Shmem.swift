@@ -107,6 +107,14 @@ extension Machine {
   /// one page, as in the kernel (TTM's pages are not compound).
   public func folioNrPages(_ folio: Page) -> Int { 1 << Int(mem[folio].compoundOrder) }
 
+  /// `folio_next_index(folio)`: the page-cache index just past the folio.
+  public func folioNextIndex(_ folio: Page) -> Int {
+    guard case .shmem(_, let index)? = mem[folio].owner else {
+      preconditionFailure("folio_next_index() of \(folio), which is not in a page cache")
+    }
+    return index + folioNrPages(folio)
+  }
+
   /// `folio_file_page(folio, index)`: the page of `folio` that holds file index `index`,
   /// `folio_page(folio, index & (folio_nr_pages(folio) - 1))`.
   public func folioFilePage(_ folio: Page, _ index: Int) -> Page {

@@ -46,32 +46,42 @@ public final class TTMBOShrinker: Shrinker {
   /// `xe_shrinker_scan()`: a purge pass, then, if reclaim may enter the filesystem, a backup
   /// pass; writeback only from kswapd and with `__GFP_IO`.
   public func scanObjects(_ sc: inout ShrinkControl, on machine: Machine) throws -> ShrinkResult {
-    var ctx = TTMOperationContext(interruptible: false, noWaitGPU: ttmBOShrinkAvoidWait(machine))
-    var shrinkFlags = TTMBackupFlags(
-      purge: true, writeback: !ctx.noWaitGPU && sc.gfpMask.contains(.__GFP_IO))
-    let canBackup = sc.gfpMask.contains(.__GFP_FS)
     let nrToScan = sc.nrToScan
+    let gfpMask = sc.gfpMask
+    let (result, nrScanned) = try kernelFrame("xe_shrinker_scan") { try scan(gfpMask, nrToScan, machine) }
+    sc.nrScanned = nrScanned
+    return result
+  }
+
+  /// The body of `xe_shrinker_scan()`, returning the result and `sc->nr_scanned`.
+  private func scan(_ gfpMask: GFP, _ nrToScan: Int, _ machine: Machine) throws -> (ShrinkResult, Int) {
+    let ctx = TTMOperationContext(interruptible: false, noWaitGPU: ttmBOShrinkAvoidWait(machine))
+    var shrinkFlags = TTMBackupFlags(
+      purge: true, writeback: !ctx.noWaitGPU && gfpMask.contains(.__GFP_IO))
+    let canBackup = gfpMask.contains(.__GFP_FS)
     var nrScanned = 0
     var freed = 0
     if purgeablePages > 0 && nrScanned < nrToScan {
-      let lret = try walk(&ctx, shrinkFlags, nrToScan, &nrScanned)
+      let lret = try walk(ctx, shrinkFlags, nrToScan, &nrScanned)
       if lret >= 0 { freed += lret }
     }
-    sc.nrScanned = nrScanned
     if nrScanned < nrToScan && canBackup {
       shrinkFlags.purge = false
-      let lret = try walk(&ctx, shrinkFlags, nrToScan, &nrScanned)
+      let lret = try walk(ctx, shrinkFlags, nrToScan, &nrScanned)
       if lret >= 0 { freed += lret }
-      sc.nrScanned = nrScanned
     }
-    return nrScanned > 0 ? .freed(freed) : .stop
+    return (nrScanned > 0 ? .freed(freed) : .stop, nrScanned)
   }
 
   /// `xe_shrinker_walk()`: the LRU from the least recently used BO, skipping BOs someone has
   /// reserved (the walk only trylocks) and BOs `ttm_bo_shrink_suitable()` rejects, until
   /// `toScan` pages were scanned; a negative result ends the walk.
-  func walk(_ ctx: inout TTMOperationContext, _ flags: TTMBackupFlags, _ toScan: Int, _ scanned: inout Int) throws
-    -> Int
+  func walk(_ ctx: TTMOperationContext, _ flags: TTMBackupFlags, _ toScan: Int, _ scanned: inout Int) throws -> Int {
+    try kernelFrame("xe_shrinker_walk") { try walkLRU(ctx, flags, toScan, &scanned) }
+  }
+
+  private func walkLRU(_ ctx: TTMOperationContext, _ flags: TTMBackupFlags, _ toScan: Int, _ scanned: inout Int)
+    throws -> Int
   {
     var freed = 0
     for bo in device.lru where !bo.reserved {
@@ -84,7 +94,7 @@ public final class TTMBOShrinker: Shrinker {
       scanned += bo.tt.numPages
       bo.reserved = true
       defer { bo.reserved = false }
-      let lret = try device.functions.ttmBOSwapout(device, bo, ctx, boFlags)
+      let lret = try kernelFrame("xe_bo_shrink") { try device.functions.ttmBOSwapout(device, bo, ctx, boFlags) }
       if lret < 0 { return lret }
       freed += lret
       if scanned >= toScan { break }

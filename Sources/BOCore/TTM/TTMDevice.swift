@@ -24,8 +24,18 @@ public struct TTMFunctions: Sendable {
   /// Device initialisation beyond the pool: the 6.15+ xe-style driver registers its BO
   /// shrinker here.
   public var ttmDeviceInit: @Sendable (TTMDevice) -> Void
-  /// `ttm_pool_backup()` (6.15+).
+  /// `ttm_pool_backup()` (6.15+). Patches change three parts of it, which are seams of their
+  /// own: ``ttmPoolBackupWriteBack``, ``ttmPoolBackupPurgeLoop`` and ``ttmPoolBackupLoop``.
   public var ttmPoolBackup: (@Sendable (TTMDevice, TTMTT, TTMBackupFlags) throws -> Int)?
+  /// `ttm_pool_backup()`, the `CONFIG_X86` block that returns write-combined or uncached pages
+  /// to write-back caching ("Anything returned to the system needs to be cached").
+  public var ttmPoolBackupWriteBack: (@Sendable (TTMDevice, TTMTT) throws -> Void)?
+  /// `ttm_pool_backup()`, the DMA-unmap and purge loop (`if (tt->dma_address ||
+  /// flags->purge)`): returns the pages purged.
+  public var ttmPoolBackupPurgeLoop: (@Sendable (TTMDevice, TTMTT, TTMBackupFlags) throws -> Int)?
+  /// `ttm_pool_backup()`, from the gfp setup to the end: the backup loop, returning
+  /// `shrunken ? shrunken : ret`.
+  public var ttmPoolBackupLoop: (@Sendable (TTMDevice, TTMTT, TTMBackupFlags) throws -> Int)?
   /// `ttm_pool_restore_and_alloc()` (6.15+).
   public var ttmPoolRestoreAndAlloc: (@Sendable (TTMDevice, TTMTT, TTMOperationContext) throws -> Int)?
   /// `ttm_pool_restore_commit()` (6.15+), with the `ttm_backup_copy_page()` it calls.
@@ -96,6 +106,9 @@ public final class TTMDevice {
   /// The BOs in LRU order, least recently used first (the resource manager's LRU that
   /// `ttm_bo_lru_for_each_reserved_guarded()` walks).
   public internal(set) var lru: [TTMBufferObject] = []
+  /// Every caching change `set_pages_array_*()` made, in order: the tt, the page-array range
+  /// and the new caching (page attributes themselves are not modelled).
+  public internal(set) var cachingLog: [(tt: Int, range: Range<Int>, caching: TTMCaching)] = []
   /// The BO shrinker, if the tree's driver registers one.
   public internal(set) var shrinker: TTMBOShrinker?
   private var nextTTID = 1

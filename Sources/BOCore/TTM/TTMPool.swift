@@ -60,14 +60,18 @@ extension TTMDevice {
       switch tt.pages[i] {
       case .page: continue
       case .null, .handle:
-        // A NULL entry takes the same path as a handle (pointer arithmetic on pages[i] ending
-        // in __cpa_process_fault()); the line the kernel prints for it is UNVERIFIED.
+        // The first line is the one the NULL/handle fix quotes (a NULL entry); that a handle
+        // entry faults the same way, in __cpa_process_fault(), is what the fix says, but the
+        // exact line for it is UNVERIFIED.
         throw KernelHalt.oops(
-          message:
-            "general protection fault, probably for non-canonical address 0x\(String(tt.pages[i].rawValue, radix: 16)): 0000 [#1] PREEMPT SMP NOPTI",
-          callChain: ["__cpa_process_fault", "set_pages_array_wb", caller])
+          message: "Oops: general protection fault, kernel NULL pointer dereference 0x0: 0000 [#1] SMP NOPTI",
+          callChain: [
+            "__cpa_process_fault", "__change_page_attr_set_clr",
+            "set_pages_array_\(caching == .cached ? "wb" : caching == .writeCombined ? "wc" : "uc")", caller,
+          ])
       }
     }
+    cachingLog.append((tt.id, range, caching))
     return 0
   }
 

@@ -4,10 +4,11 @@ import Patches
 extension ShmemBackupV14 {
   /// TTM backup and restore from 6.15: `ttm_tt.c`, `ttm_bo_util.c`, `ttm_backup.c` and
   /// `ttm_pool.c` as merged (ttm_pool.c@278bbe7a11ad, ttm_backup.c@6bd4c123d94c), with an
-  /// xe-style driver (`xe_ttm_tt_populate()`, `xe_shrinker.c`). `ttm_pool_backup()` and
-  /// `ttm_backup_backup_page()`, which the zero-copy patch rewrites, are in
-  /// `ZeroCopyInsertFolio/Before.swift`; `ttm_pool_restore_commit()` and
-  /// `ttm_backup_copy_page()` in `GFPRetryMayfailReadback/Before.swift`.
+  /// xe-style driver (`xe_ttm_tt_populate()`, `xe_shrinker.c`). Functions that later patches
+  /// change live on the Before side of the first of them: the parts of `ttm_pool_backup()` in
+  /// `ZeroCopyInsertFolio` and `NullHandlePagesBackup`, `ttm_pool_restore_commit()` and
+  /// `ttm_backup_copy_page()` in `GFPRetryMayfailReadback`, `ttm_pool_restore_and_alloc()` in
+  /// `DropRestoreAfterRestore`.
   public enum After {
     static func install(into f: inout TTMFunctions) {
       f.ttmBOSwapout = ttmBOSwapout
@@ -16,7 +17,7 @@ extension ShmemBackupV14 {
       f.ttmTTCreate = ttmTTCreate
       f.ttmTTFini = ttmTTFini
       f.ttmDeviceInit = ttmDeviceInit
-      f.ttmPoolRestoreAndAlloc = ttmPoolRestoreAndAlloc
+      f.ttmPoolBackup = ttmPoolBackup
     }
 
     /// `xe_shrinker_create()`: the driver registers its BO shrinker, so reclaim backs up idle
@@ -42,11 +43,18 @@ extension ShmemBackupV14 {
     static func ttmBOSwapout(
       _ dev: TTMDevice, _ bo: TTMBufferObject, _ ctx: TTMOperationContext, _ flags: TTMBackupFlags
     ) throws -> Int {
+      try kernelFrame("ttm_bo_shrink") { try ttmBOShrink(dev, bo, ctx, flags) }
+    }
+
+    /// The body of `ttm_bo_shrink()`, run as that frame by ``ttmBOSwapout(_:_:_:_:)``.
+    static func ttmBOShrink(
+      _ dev: TTMDevice, _ bo: TTMBufferObject, _ ctx: TTMOperationContext, _ flags: TTMBackupFlags
+    ) throws -> Int {
       if bo.busy {
         if ctx.noWaitGPU { return Errno.EBUSY.negated }
         bo.busy = false
       }
-      let lret = try ttmTTBackup(dev, bo.tt, flags)
+      let lret = try kernelFrame("ttm_tt_backup") { try ttmTTBackup(dev, bo.tt, flags) }
       if lret < 0 && lret != Errno.EINTR.negated { return Errno.EBUSY.negated }
       return lret
     }
@@ -116,42 +124,25 @@ extension ShmemBackupV14 {
       tt.backup = nil
     }
 
-    /// `ttm_pool_restore_and_alloc()`: "Fill the ttm_tt object with pages ... Read in
-    /// backed-up content."
+    /// `ttm_pool_backup()`: "Back up or purge a struct ttm_tt."
     ///
-    /// The first call `kzalloc`s the restore state (`GFP_KERNEL | __GFP_NOWARN`, plus
-    /// `__GFP_RETRY_MAYFAIL` for `ctx->gfp_retry_mayfail`); a later call resumes from its
-    /// snapshot, first finishing a partially restored page. When nothing is left to allocate
-    /// it returns 0 at once, leaving `tt->restore` in place (what "Drop tt->restore after
-    /// successful restore" later fixes).
-    static func ttmPoolRestoreAndAlloc(_ dev: TTMDevice, _ tt: TTMTT, _ ctx: TTMOperationContext) throws -> Int {
-      var restore = tt.restore
-      var alloc: TTMPoolAllocState
-      if !tt.isBackedUp {
-        dev.machine.dmesg.modelNote("WARN_ON(!ttm_tt_is_backed_up(tt)) in ttm_pool_restore_and_alloc()")
+    /// -EINVAL (with a WARN) if the tt is already backed up; -EBUSY without swap space (unless
+    /// purging) or for a DMA-alloc pool. Then the x86 write-back pass, the purge loop (a purge
+    /// returns there) and the backup loop, the three parts later patches change and the tree
+    /// supplies (``TTMFunctions/ttmPoolBackupWriteBack`` and the others).
+    static func ttmPoolBackup(_ dev: TTMDevice, _ tt: TTMTT, _ flags: TTMBackupFlags) throws -> Int {
+      let f = dev.functions
+      if tt.isBackedUp {
+        dev.machine.dmesg.modelNote("WARN_ON(ttm_tt_is_backed_up(tt)) in ttm_pool_backup()")
         return Errno.EINVAL.negated
       }
-      if restore == nil {
-        var gfp: GFP = [.GFP_KERNEL, .__GFP_NOWARN]
-        alloc = dev.ttmPoolAllocStateInit(tt)
-        if ctx.gfpRetryMayfail { gfp.insert(.__GFP_RETRY_MAYFAIL) }
-        guard let object = try dev.machine.kmalloc(96, gfp, what: "ttm_pool_tt_restore") else {
-          return Errno.ENOMEM.negated
-        }
-        let newRestore = TTMPoolTTRestore(object: object, snapshotAlloc: alloc)
-        newRestore.pool = dev.pool
-        newRestore.restoredPages = 1
-        tt.restore = newRestore
-        restore = newRestore
-      } else {
-        alloc = restore!.snapshotAlloc
-        if dev.ttmPoolRestoreValid(restore) {
-          let ret = try dev.functions.ttmPoolRestoreCommit!(dev, restore!, tt.backup!, ctx, &alloc)
-          if ret != 0 { return ret }
-        }
-        if alloc.remainingPages == 0 { return 0 }
+      if (dev.ttmBackupBytesAvail() == 0 && !flags.purge) || dev.pool.usesDMAAlloc || tt.isBackedUp {
+        return Errno.EBUSY.negated
       }
-      return try dev.ttmPoolAllocInner(tt, ctx, &alloc, restore)
+      try f.ttmPoolBackupWriteBack!(dev, tt)
+      let shrunken = try f.ttmPoolBackupPurgeLoop!(dev, tt, flags)
+      if flags.purge { return shrunken }
+      return try f.ttmPoolBackupLoop!(dev, tt, flags)
     }
   }
 }

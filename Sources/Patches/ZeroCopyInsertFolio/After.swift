@@ -6,7 +6,8 @@ extension ZeroCopyInsertFolio {
   /// (whole folios handed to shmem through `shmem_insert_folio()`, nothing allocated or copied).
   public enum After {
     static func install(into f: inout TTMFunctions) {
-      f.ttmPoolBackup = ttmPoolBackup
+      f.ttmPoolBackupPurgeLoop = ttmPoolBackupPurgeLoop
+      f.ttmPoolBackupLoop = ttmPoolBackupLoop
     }
 
     /// `ttm_backup_insert_folio()` (`ttm_backup.c`): "Zero-copy insert of an isolated folio
@@ -27,55 +28,46 @@ extension ZeroCopyInsertFolio {
       return Int(ttmBackupShmemIdxToHandle(idx))
     }
 
-    /// `ttm_pool_backup()`: "Back up or purge a struct ttm_tt."
-    ///
-    /// -EBUSY without swap space (unless purging) or for a DMA-alloc pool. Write-combined or
-    /// uncached pages go back to write-back first (`set_pages_array_wb()` over the whole
-    /// array). A purge frees every page at its order and returns the count; NULL and handle
-    /// entries are skipped. Otherwise each page is handed to shmem whole, at its order
+    /// `ttm_pool_backup()`, the DMA-unmap/purge loop: `tt->dma_address` is NULL in the model,
+    /// so it runs for a purge only, freeing every page at its order and returning the count.
+    /// NULL and handle entries are skipped.
+    static func ttmPoolBackupPurgeLoop(_ dev: TTMDevice, _ tt: TTMTT, _ flags: TTMBackupFlags) throws -> Int {
+      let m = dev.machine
+      let pool = dev.pool
+      var shrunken = 0
+      guard flags.purge else { return 0 }
+      var i = 0
+      while i < tt.numPages {
+        let page: Page
+        switch tt.pages[i] {
+        case .null, .handle:
+          i += 1
+          continue
+        case .page(let p): page = p
+        }
+        let order = dev.ttmPoolPageOrder(pool, page)
+        let numPages = 1 << order
+        shrunken += numPages
+        m.setPagePrivate(page, 0)
+        dev.freePagesGPUAccount(page, order: order)
+        for j in i..<(i + numPages) { tt.pages[j] = .null }
+        i += numPages
+      }
+      return shrunken
+    }
+
+    /// `ttm_pool_backup()`, the backup loop: each page is handed to shmem whole, at its order
     /// (`ttm_backup_insert_folio()`), sub-page j getting handle + j, `NR_GPU_ACTIVE` dropping by
     /// `1 << order` and the caller's reference put. Entries that already hold handles from an
     /// earlier attempt are skipped. A failed higher-order insert splits the page and retries at
     /// order 0; a failed order-0 insert stops the loop, returning the number backed up, or the
     /// error if none was. With `backup_fault_inject` firing only the first half of the pages is
     /// backed up, and a compound page the half cuts in two is not inserted.
-    static func ttmPoolBackup(_ dev: TTMDevice, _ tt: TTMTT, _ flags: TTMBackupFlags) throws -> Int {
+    static func ttmPoolBackupLoop(_ dev: TTMDevice, _ tt: TTMTT, _ flags: TTMBackupFlags) throws -> Int {
       let m = dev.machine
       let pool = dev.pool
       var ret = 0
       var shrunken = 0
-      if tt.isBackedUp {
-        m.dmesg.modelNote("WARN_ON(ttm_tt_is_backed_up(tt)) in ttm_pool_backup()")
-        return Errno.EINVAL.negated
-      }
-      if (dev.ttmBackupBytesAvail() == 0 && !flags.purge) || pool.usesDMAAlloc || tt.isBackedUp {
-        return Errno.EBUSY.negated
-      }
-      // CONFIG_X86: Anything returned to the system needs to be cached.
-      if tt.caching != .cached {
-        _ = try dev.setPagesArray(tt, 0..<tt.numPages, to: .cached, caller: "ttm_pool_backup")
-      }
-      // tt->dma_address is NULL in the model, so only a purge walks the pages here.
-      if flags.purge {
-        var i = 0
-        while i < tt.numPages {
-          let page: Page
-          switch tt.pages[i] {
-          case .null, .handle:
-            i += 1
-            continue
-          case .page(let p): page = p
-          }
-          let order = dev.ttmPoolPageOrder(pool, page)
-          let numPages = 1 << order
-          shrunken += numPages
-          m.setPagePrivate(page, 0)
-          dev.freePagesGPUAccount(page, order: order)
-          for j in i..<(i + numPages) { tt.pages[j] = .null }
-          i += numPages
-        }
-        return shrunken
-      }
       let gfp: GFP = pool.usesDMA32 ? .GFP_DMA32 : .GFP_HIGHUSER
       var numPages = tt.numPages
       // Pretend doing fault injection by shrinking only half of the pages.

@@ -6,7 +6,8 @@ extension ZeroCopyInsertFolio {
   /// `ttm_backup.c@81df4cb5606b` (split, then allocate a shmem page and copy, per 4 KiB page).
   public enum Before {
     static func install(into f: inout TTMFunctions) {
-      f.ttmPoolBackup = ttmPoolBackup
+      f.ttmPoolBackupPurgeLoop = ttmPoolBackupPurgeLoop
+      f.ttmPoolBackupLoop = ttmPoolBackupLoop
     }
 
     /// `ttm_backup_backup_page()` (`ttm_backup.c`): read the shmem folio at `idx` with
@@ -40,58 +41,51 @@ extension ZeroCopyInsertFolio {
       return Int(handle)
     }
 
-    /// `ttm_pool_backup()`: "Back up or purge a struct ttm_tt."
-    ///
-    /// -EBUSY without swap space (unless purging) or for a DMA-alloc pool. Write-combined or
-    /// uncached pages go back to write-back first (`set_pages_array_wb()` over the whole
-    /// array). A purge frees every page at its order and returns the count. Otherwise each
-    /// page is split to order 0 (`ttm_pool_split_for_swap()`), backed up with `alloc_gfp =
-    /// GFP_KERNEL | __GFP_HIGH | __GFP_NOWARN | __GFP_RETRY_MAYFAIL`, replaced by its handle
-    /// and freed at once. The first error stops the loop: "We allow partially shrunken tts",
-    /// so the result is the number backed up, or the error if none was. With
-    /// `backup_fault_inject` firing, only the first half of the pages is backed up.
-    static func ttmPoolBackup(_ dev: TTMDevice, _ tt: TTMTT, _ flags: TTMBackupFlags) throws -> Int {
+    /// `ttm_pool_backup()`, the DMA-unmap/purge loop: `tt->dma_address` is NULL in the model,
+    /// so it runs for a purge only, freeing every page at its order and returning the count.
+    /// Only NULL entries are skipped: a backup handle is taken for a page, and
+    /// `ttm_pool_page_order()` reads `page->private` through it.
+    static func ttmPoolBackupPurgeLoop(_ dev: TTMDevice, _ tt: TTMTT, _ flags: TTMBackupFlags) throws -> Int {
+      let m = dev.machine
+      let pool = dev.pool
+      var shrunken = 0
+      guard flags.purge else { return 0 }
+      var i = 0
+      while i < tt.numPages {
+        // Only NULL is skipped: a backup handle is taken for a page, and
+        // ttm_pool_page_order() reads page->private through it.
+        let page: Page
+        switch tt.pages[i] {
+        case .null:
+          i += 1
+          continue
+        case .handle:
+          throw tt.pages[i].derefOops(
+            offset: STRUCT_PAGE_PRIVATE_OFFSET, callChain: ["ttm_pool_page_order", "ttm_pool_backup"])
+        case .page(let p): page = p
+        }
+        let order = dev.ttmPoolPageOrder(pool, page)
+        let numPages = 1 << order
+        shrunken += numPages
+        m.setPagePrivate(page, 0)
+        dev.freePagesGPUAccount(page, order: order)
+        for j in i..<(i + numPages) { tt.pages[j] = .null }
+        i += numPages
+      }
+      return shrunken
+    }
+
+    /// `ttm_pool_backup()`, the backup loop: each page is split to order 0
+    /// (`ttm_pool_split_for_swap()`), backed up with `alloc_gfp = GFP_KERNEL | __GFP_HIGH |
+    /// __GFP_NOWARN | __GFP_RETRY_MAYFAIL`, replaced by its handle and freed at once. The first
+    /// error stops the loop: "We allow partially shrunken tts", so the result is the number
+    /// backed up, or the error if none was. With `backup_fault_inject` firing, only the first
+    /// half of the pages is backed up.
+    static func ttmPoolBackupLoop(_ dev: TTMDevice, _ tt: TTMTT, _ flags: TTMBackupFlags) throws -> Int {
       let m = dev.machine
       let pool = dev.pool
       var ret = 0
       var shrunken = 0
-      if tt.isBackedUp {
-        m.dmesg.modelNote("WARN_ON(ttm_tt_is_backed_up(tt)) in ttm_pool_backup()")
-        return Errno.EINVAL.negated
-      }
-      if (dev.ttmBackupBytesAvail() == 0 && !flags.purge) || pool.usesDMAAlloc || tt.isBackedUp {
-        return Errno.EBUSY.negated
-      }
-      // CONFIG_X86: Anything returned to the system needs to be cached.
-      if tt.caching != .cached {
-        _ = try dev.setPagesArray(tt, 0..<tt.numPages, to: .cached, caller: "ttm_pool_backup")
-      }
-      // tt->dma_address is NULL in the model, so only a purge walks the pages here.
-      if flags.purge {
-        var i = 0
-        while i < tt.numPages {
-          // Only NULL is skipped: a backup handle is taken for a page, and
-          // ttm_pool_page_order() reads page->private through it.
-          let page: Page
-          switch tt.pages[i] {
-          case .null:
-            i += 1
-            continue
-          case .handle:
-            throw tt.pages[i].derefOops(
-              offset: STRUCT_PAGE_PRIVATE_OFFSET, callChain: ["ttm_pool_page_order", "ttm_pool_backup"])
-          case .page(let p): page = p
-          }
-          let order = dev.ttmPoolPageOrder(pool, page)
-          let numPages = 1 << order
-          shrunken += numPages
-          m.setPagePrivate(page, 0)
-          dev.freePagesGPUAccount(page, order: order)
-          for j in i..<(i + numPages) { tt.pages[j] = .null }
-          i += numPages
-        }
-        return shrunken
-      }
       let gfp: GFP = pool.usesDMA32 ? .GFP_DMA32 : .GFP_HIGHUSER
       let allocGFP: GFP = [.GFP_KERNEL, .__GFP_HIGH, .__GFP_NOWARN, .__GFP_RETRY_MAYFAIL]
       var numPages = tt.numPages

@@ -1,0 +1,30 @@
+import BOCore
+import Patches
+
+/// "drm/ttm/pool: back up at native page order" (v7, Matthew Brost; Cc stable,
+/// `Fixes: b63d715b8090`; mainline a3fdf74ffa59, stable 7.1.6).
+///
+/// Before: `ttm_pool_backup()` splits every higher-order pool page and backs it up 4 KiB at a
+/// time, freeing each sub-page as it goes, so the copies land in the frames just freed and the
+/// block never comes back whole; reclaim may drain the reserves for it; after a hard writeback
+/// error the folio is unlocked twice. After: `ttm_backup_backup_folio()` copies the whole
+/// block into a contiguous shmem range and the block is freed once at its order; above order 0
+/// the allocations carry `__GFP_NOMEMALLOC`; a short backup splits, frees the backed-up
+/// prefix and continues at order 0; fault injection can cut a block short
+/// (`ttm_backup_fault_inject_folio()`); writeback unlocks only on `AOP_WRITEPAGE_ACTIVATE`.
+///
+/// Its Before side is its verified pre-image (`ttm_pool.c@80d0ad41456a`), whose backup loop
+/// skips handle entries thanks to an unidentified drm-tip patch. Trees without native-order
+/// take the backup loop from the zero-copy patch's Before side (the v14 loop without that
+/// skip), since the skip is not known to be in any release (UNVERIFIED).
+public enum NativeOrderBackup: PatchModel {
+  public static let patch = PatchCatalog.nativeOrderBackup
+  public static let requires = [PatchCatalog.shmemBackupV14.slug]
+
+  public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
+    switch variant {
+    case .before: Before.install(into: &functions.ttm)
+    case .after: After.install(into: &functions.ttm)
+    }
+  }
+}

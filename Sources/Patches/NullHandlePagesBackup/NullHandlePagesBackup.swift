@@ -1,0 +1,24 @@
+import BOCore
+import Patches
+
+/// "drm/ttm: Account for NULL and handle pages in ttm_pool_backup" (Matthew Brost, 2026-07-02;
+/// Cc stable, `Fixes: b63d715b8090`; stable 6.18.42 and 7.1.6).
+///
+/// Before: on x86, a write-combined or uncached tt goes back to write-back with one
+/// `set_pages_array_wb()` over the whole page array, NULL and backup-handle entries included,
+/// and the purge loop takes a handle for a page: a general protection fault in
+/// `__cpa_process_fault()` from the shrinker. After: `set_pages_array_wb()` once per run of
+/// real pages, and the purge loop skips NULL and handle entries. The backup loop itself is not
+/// changed: it still takes a handle for a page (the skip in the loop came from a later,
+/// unidentified patch; UNVERIFIED).
+public enum NullHandlePagesBackup: PatchModel {
+  public static let patch = PatchCatalog.nullHandlePagesBackup
+  public static let requires = [PatchCatalog.shmemBackupV14.slug]
+
+  public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
+    switch variant {
+    case .before: Before.install(into: &functions.ttm)
+    case .after: After.install(into: &functions.ttm)
+    }
+  }
+}
