@@ -85,3 +85,75 @@ struct CommandLineTests {
     #expect(r.err.split(separator: "\n").count == 1)
   }
 }
+
+/// `bo-repro explore madvise`: the exhaustive madvise exploration from the command line.
+@Suite("bo-repro explore madvise", .serialized)
+struct ExploreMadviseCommandLineTests {
+  @Test("explore madvise --bos 3 --depth 8: the before counterexample, no violation after")
+  func text() throws {
+    let r = try runTool(["explore", "madvise", "--bos", "3", "--depth", "8"])
+    #expect(r.status == 0 && r.err.isEmpty)
+    #expect(r.out.hasPrefix("madvise exploration: 3 BO(s) of one page, depth 8, CONFIG_DEBUG_LIST off\n"))
+    // The before section comes first, then the after section.
+    let parts = r.out.components(separatedBy: "\nafter (list_move_tail on DONTNEED):\n")
+    try #require(parts.count == 2)
+    let before = try #require(parts[0].components(separatedBy: "\nbefore (list_add_tail on DONTNEED):\n").last)
+    #expect(before.contains("  sequences of length 8: 43046721, of which 14740521 go wrong (34.24%)\n"))
+    #expect(before.contains("  shortest counterexample (length 2): DONTNEED bo0, DONTNEED bo0\n"))
+    #expect(before.contains("    bo0: next=bo0 prev=bo0\n"))
+    #expect(parts[1].hasPrefix("  distinct sound states: 38"))
+    #expect(parts[1].contains("  sequences of length 8: 43046721, no violation\n"))
+    #expect(!parts[1].contains("counterexample"))
+    #expect(parts[1].contains("\ntime: "))
+  }
+
+  @Test("explore madvise --format json is machine-readable")
+  func json() throws {
+    let r = try runTool(["explore", "madvise", "--bos", "2", "--depth", "4", "--format", "json", "--debug-list"])
+    #expect(r.status == 0 && r.err.isEmpty)
+    let root = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+    let results = try #require(root["results"] as? [[String: Any]])
+    #expect(results.map { $0["variant"] as? String } == ["before", "after"])
+    #expect(results.allSatisfy { $0["debugList"] as? Bool == true && $0["sequences"] as? Int == 2401 })
+    let shortest = try #require(results[0]["shortest"] as? [String: Any])
+    #expect(shortest["steps"] as? [String] == ["DONTNEED bo0", "DONTNEED bo1", "DONTNEED bo0"])
+    #expect(results[1]["badSequences"] as? Int == 0 && results[1]["shortest"] == nil)
+    #expect(root["elapsedSeconds"] is Double)
+  }
+
+  @Test("explore madvise --variant after runs one variant")
+  func oneVariant() throws {
+    let r = try runTool(["explore", "madvise", "--variant", "after", "--bos", "1", "--depth", "2"])
+    #expect(r.status == 0 && r.err.isEmpty)
+    #expect(r.out.contains("after (list_move_tail") && !r.out.contains("before (list_add_tail"))
+    #expect(r.out.contains("  sequences of length 2: 25, no violation\n"))
+  }
+
+  /// Bad input: one clear line on stderr, exit status 2, nothing on stdout.
+  @Test(
+    "bad input to explore gets one line on stderr and exit status 2",
+    arguments: [
+      (["explore"], "explore needs a target: 'explore madvise'"),
+      (["explore", "frob"], "unknown exploration 'frob' (known: madvise)"),
+      (["explore", "madvise", "extra"], "unexpected argument 'extra' for 'explore'"),
+      (["explore", "madvise", "--frob", "1"], "unknown option --frob for 'explore'"),
+      (["explore", "madvise", "--bos", "0"], "--bos must be an integer from 1 to 6, got '0'"),
+      (["explore", "madvise", "--bos", "-1"], "--bos must be an integer from 1 to 6, got '-1'"),
+      (["explore", "madvise", "--bos", "three"], "--bos must be an integer from 1 to 6, got 'three'"),
+      (["explore", "madvise", "--depth", "13"], "--depth must be an integer from 0 to 12, got '13'"),
+      (
+        ["explore", "madvise", "--depth", "99999999999999999999999"],
+        "--depth must be an integer from 0 to 12, got '99999999999999999999999'"
+      ),
+      (["explore", "madvise", "--depth"], "option --depth needs a value"),
+      (["explore", "madvise", "--bos", "--depth", "3"], "option --bos needs a value"),
+      (["explore", "madvise", "--variant", "middle"], "unknown variant 'middle' (before, after or both)"),
+      (["explore", "madvise", "--format", "xml"], "unknown format 'xml' (text or json)"),
+    ] as [([String], String)])
+  func badInput(_ args: [String], _ message: String) throws {
+    let r = try runTool(args)
+    #expect(r.status == 2)
+    #expect(r.err == "bo-repro: \(message)\n")
+    #expect(r.out.isEmpty)
+  }
+}
