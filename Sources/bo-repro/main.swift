@@ -3,7 +3,7 @@ import Foundation
 /// Every command, in the order `bo-repro help` lists them.
 enum Commands {
   static let all: [any Command.Type] = [
-    PatchesCommand.self, ExploreCommand.self,
+    MatrixCommand.self, ReviewCommand.self, PatchesCommand.self, ExploreCommand.self, RunCommand.self,
   ]
 }
 

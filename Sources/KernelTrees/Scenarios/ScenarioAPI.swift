@@ -1,3 +1,4 @@
+import Foundation
 import Patches
 
 // The public face of the data-driven scenarios (fixtures/scenarios/*.json) that the matrix,
@@ -25,6 +26,24 @@ public struct Scenario: Hashable, Sendable {
   public let beforeHeadline: String
   /// What the after variant shows, in a few words.
   public let afterHeadline: String
+  /// The device model the steps drive (panfrost for `madvise-list-move`, TTM otherwise).
+  public let driver: ScenarioDriver
+  /// The machine it boots.
+  public let setup: ScenarioSetup
+  /// Tasks started before the first step.
+  public let tasks: [ScenarioTask]
+  /// The steps, in order.
+  public let steps: [ScenarioOp]
+  /// What the before variant must show (for a no-change scenario, the same as ``expectAfter``).
+  public let expectBefore: ScenarioExpectation
+  /// What the after variant must show.
+  public let expectAfter: ScenarioExpectation
+  /// Patches that make the setup unreachable: with one of them in a tree, the broken state
+  /// the scenario builds cannot arise there (e.g. "Drop tt->restore" removes the stale
+  /// restore state the NULL/handle scenarios start from), so it is not run.
+  public var unreachableWith: [String] = []
+  /// The scenario whose headline stands for the patch in a matrix cell.
+  public var primary = false
 }
 
 /// Which expected outcome a run matched.
@@ -37,6 +56,9 @@ public enum ScenarioMatch: Hashable, Sendable {
   case both
   /// Neither; the text says what differed.
   case neither(String)
+  /// Not run: the tree carries a patch that makes the scenario's setup unreachable (see
+  /// ``Scenario/unreachableWith``); the text names it.
+  case notApplicable(String)
 }
 
 /// The result of running one scenario on one tree.
@@ -57,23 +79,67 @@ public struct ScenarioError: Error, Hashable, Sendable, CustomStringConvertible 
 public enum ScenarioLibrary {
   /// Finds `fixtures/scenarios` like `PatchSet.locate()` finds `patches/`.
   public static func locate(explicit: String? = nil) -> String {
-    explicit ?? "fixtures/scenarios"
+    if let explicit { return explicit }
+    let fm = FileManager.default
+    var dir = fm.currentDirectoryPath
+    while true {
+      let candidate = (dir as NSString).appendingPathComponent("fixtures/scenarios")
+      if fm.fileExists(atPath: (dir as NSString).appendingPathComponent("Package.swift")),
+        fm.fileExists(atPath: candidate)
+      {
+        return candidate
+      }
+      let parent = (dir as NSString).deletingLastPathComponent
+      if parent == dir || parent.isEmpty { return "fixtures/scenarios" }
+      dir = parent
+    }
   }
 
   /// Every `*.json` in `directory`, sorted by file name; throws ``ScenarioError`` for the
   /// first malformed file.
   public static func load(directory: String) throws -> [Scenario] {
-    throw ScenarioError("\(directory): scenarios are not implemented yet")
+    try files(in: directory).map { try load(file: $0) }
+  }
+
+  /// The paths of the `*.json` files in `directory`, sorted by file name.
+  public static func files(in directory: String) throws -> [String] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
+      let names = try? FileManager.default.contentsOfDirectory(atPath: directory)
+    else { throw ScenarioError("\(directory): cannot read the directory") }
+    return names.filter { $0.hasSuffix(".json") }.sorted().map { (directory as NSString).appendingPathComponent($0) }
+  }
+
+  /// Parses scenario text as if read from `file` (for tests and tools that hold the text).
+  public static func parse(_ text: String, file: String) throws -> Scenario {
+    try ScenarioLoader.parse(text, file: file)
   }
 
   /// One file.
   public static func load(file: String) throws -> Scenario {
-    throw ScenarioError("\(file): scenarios are not implemented yet")
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw ScenarioError("\(file): cannot read the file")
+    }
+    guard let text = String(data: data, encoding: .utf8) else { throw ScenarioError("\(file): not UTF-8 text") }
+    return try ScenarioLoader.parse(text, file: file)
   }
 
   /// Runs `scenario` on `tree` and says which expectation the outcome matched. Throws only
   /// for a scenario that cannot run on the tree (its patch's code is absent there).
   public static func run(_ scenario: Scenario, on tree: KernelTree) throws -> ScenarioResult {
-    throw ScenarioError("\(scenario.file): scenarios are not implemented yet")
+    guard let model = PatchModels.model(scenario.patch) else {
+      throw ScenarioError("\(scenario.file): patch: unknown patch \"\(scenario.patch)\"")
+    }
+    guard tree.hasCode(of: model) else {
+      throw ScenarioError(
+        "\(scenario.file): the code \(scenario.patch) changes is absent from \(tree) (it needs \(model.requires.joined(separator: ", ")))"
+      )
+    }
+    if let blocker = scenario.unreachableWith.first(where: tree.stack.contains) {
+      return ScenarioResult(
+        scenario: scenario, match: .notApplicable("\(blocker) makes its setup unreachable"),
+        observed: "not run: \(blocker) is in the tree")
+    }
+    return ScenarioRunner(scenario, tree: tree).run()
   }
 }

@@ -1,0 +1,208 @@
+import Foundation
+import KernelTrees
+import Patches
+
+/// Where a patch stands on a branch.
+public enum PatchState: String, Hashable, Codable, Sendable, CaseIterable, CustomStringConvertible {
+  /// The code the patch touches does not exist on the branch.
+  case absent
+  /// The code exists; the patch is not applied.
+  case before
+  /// The patch is applied.
+  case after
+
+  public var description: String { rawValue }
+}
+
+/// A branch's maintenance status.
+public struct BranchStatus: Hashable, Sendable, CustomStringConvertible {
+  /// `lts`, `stable`, `eol` or `mainline`.
+  public let kind: String
+  /// The projected end of life of an LTS branch (`YYYY-MM`).
+  public let projectedEOL: String?
+  /// Verified, or unverified with the reason.
+  public let confidence: Confidence
+
+  public var description: String {
+    var text =
+      switch kind {
+      case "lts": "LTS" + (projectedEOL.map { ", EOL \($0)" } ?? "")
+      case "eol": "end of life"
+      case "stable": "stable"
+      default: kind
+      }
+    if case .unverified = confidence { text += " (UNVERIFIED)" }
+    return text
+  }
+}
+
+/// One patch on one branch, as the fixture states it.
+public struct BranchPatch: Hashable, Sendable {
+  public let patch: String
+  public let state: PatchState
+  /// The upstream commit, stable point release or queue mail that says so.
+  public let evidence: String
+  public let confidence: Confidence
+}
+
+/// A stable branch (or mainline) and what it carries.
+public struct StableBranch: Hashable, Sendable {
+  public let name: String
+  public let status: BranchStatus
+  /// One entry per catalog patch, in catalog order.
+  public let patches: [BranchPatch]
+
+  /// The entry for `slug`.
+  public func patch(_ slug: String) -> BranchPatch? { patches.first { $0.patch == slug } }
+
+  /// The kernel tree: every applied patch, in upstream order.
+  public var tree: KernelTree {
+    let applied = Set(patches.filter { $0.state == .after }.map(\.patch))
+    let stack = PatchModels.all.map { $0.patch.slug }.filter(applied.contains)
+    // Loading checked that every applied patch's prerequisites are applied.
+    return try! KernelTree(base: name, stack: stack)
+  }
+}
+
+/// A problem in the branch fixture: one line with the file, the place and what is wrong.
+public struct StableBranchError: Error, Hashable, Sendable, CustomStringConvertible {
+  public let description: String
+  public init(description: String) { self.description = description }
+}
+
+/// `fixtures/stable-branches.json`, loaded and checked.
+public struct StableBranchSet: Sendable {
+  public let branches: [StableBranch]
+
+  /// The branch named `name`.
+  public func branch(_ name: String) -> StableBranch? { branches.first { $0.name == name } }
+
+  /// Finds `fixtures/stable-branches.json` like ``PatchSet/locate(explicit:)`` finds `patches/`.
+  public static func locate(explicit: String? = nil) -> String {
+    if let explicit { return explicit }
+    let patches = PatchSet.locate()
+    return ((patches as NSString).deletingLastPathComponent as NSString)
+      .appendingPathComponent("fixtures/stable-branches.json")
+  }
+
+  /// Reads and checks the file: its shape (no unknown keys, the right types), that every
+  /// branch is listed once and names every catalog patch exactly once with a known state, that
+  /// an unverified fact gives its reason, and that no state contradicts a prerequisite (a patch
+  /// applied, or its code present, where the code it changes is not).
+  public init(contentsOf path: String) throws {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw StableBranchError(description: "\(path): cannot read the file")
+    }
+    try self.init(data: data, path: path)
+  }
+
+  public init(data: Data, path: String) throws {
+    func fail(_ place: String, _ problem: String) -> StableBranchError {
+      StableBranchError(description: "\(path): \(place.isEmpty ? "" : place + ": ")\(problem)")
+    }
+    let root: Any
+    do {
+      root = try JSONSerialization.jsonObject(with: data)
+    } catch {
+      throw fail("", "not valid JSON")
+    }
+    func object(_ value: Any?, _ place: String, keys: Set<String>, required: Set<String>) throws -> [String: Any] {
+      guard let dict = value as? [String: Any] else { throw fail(place, "expected an object") }
+      if let unknown = dict.keys.sorted().first(where: { !keys.contains($0) }) {
+        throw fail(place, "unknown key '\(unknown)'")
+      }
+      if let missing = required.sorted().first(where: { dict[$0] == nil }) {
+        throw fail(place, "missing key '\(missing)'")
+      }
+      return dict
+    }
+    func string(_ value: Any?, _ place: String) throws -> String {
+      guard let s = value as? String, !s.isEmpty else { throw fail(place, "expected a non-empty string") }
+      return s
+    }
+    func confidence(_ dict: [String: Any], _ place: String) throws -> Confidence {
+      let level = try dict["confidence"].map { try string($0, place + ".confidence") } ?? "verified"
+      switch level {
+      case "verified":
+        if dict["reason"] != nil { throw fail(place + ".reason", "a verified fact has no reason") }
+        return .verified
+      case "unverified":
+        guard let reason = dict["reason"] else { throw fail(place, "an unverified fact needs a 'reason'") }
+        return .unverified(try string(reason, place + ".reason"))
+      default:
+        throw fail(place + ".confidence", "unknown confidence '\(level)' (verified or unverified)")
+      }
+    }
+
+    let top = try object(root, "", keys: ["description", "branches"], required: ["branches"])
+    guard let list = top["branches"] as? [Any] else { throw fail("branches", "expected an array") }
+    let slugs = PatchCatalog.all.map(\.slug)
+    var seen: Set<String> = []
+    var branches: [StableBranch] = []
+    for (i, entry) in list.enumerated() {
+      let place = "branches[\(i)]"
+      let b = try object(entry, place, keys: ["name", "status", "patches"], required: ["name", "status", "patches"])
+      let name = try string(b["name"], place + ".name")
+      guard seen.insert(name).inserted else { throw fail(place + ".name", "duplicate branch '\(name)'") }
+      let bplace = "branch \(name)"
+      let s = try object(
+        b["status"], bplace + ".status", keys: ["kind", "projectedEOL", "confidence", "reason"], required: ["kind"])
+      let kind = try string(s["kind"], bplace + ".status.kind")
+      guard ["lts", "stable", "eol", "mainline"].contains(kind) else {
+        throw fail(bplace + ".status.kind", "unknown status '\(kind)' (lts, stable, eol or mainline)")
+      }
+      let eol = try s["projectedEOL"].map { try string($0, bplace + ".status.projectedEOL") }
+      if let eol, eol.wholeMatch(of: /[0-9]{4}-[0-9]{2}/) == nil {
+        throw fail(bplace + ".status.projectedEOL", "expected YYYY-MM, got '\(eol)'")
+      }
+      var statusConfidence = Confidence.verified
+      if let reason = s["reason"] { statusConfidence = .unverified(try string(reason, bplace + ".status.reason")) }
+      let status = BranchStatus(kind: kind, projectedEOL: eol, confidence: statusConfidence)
+
+      guard let patchDict = b["patches"] as? [String: Any] else {
+        throw fail(bplace + ".patches", "expected an object keyed by patch slug")
+      }
+      if let unknown = patchDict.keys.sorted().first(where: { !slugs.contains($0) }) {
+        throw fail(bplace + ".patches", "unknown patch slug '\(unknown)' (known: \(slugs.joined(separator: ", ")))")
+      }
+      if let missing = slugs.first(where: { patchDict[$0] == nil }) {
+        throw fail(bplace + ".patches", "no entry for patch '\(missing)'")
+      }
+      var patches: [BranchPatch] = []
+      for slug in slugs {
+        let pplace = "\(bplace).patches.\(slug)"
+        let p = try object(
+          patchDict[slug], pplace, keys: ["state", "evidence", "confidence", "reason"], required: ["state", "evidence"])
+        let stateText = try string(p["state"], pplace + ".state")
+        guard let state = PatchState(rawValue: stateText) else {
+          throw fail(pplace + ".state", "unknown state '\(stateText)' (absent, before or after)")
+        }
+        patches.append(
+          BranchPatch(
+            patch: slug, state: state, evidence: try string(p["evidence"], pplace + ".evidence"),
+            confidence: try confidence(p, pplace)))
+      }
+      // Prerequisites: a patch whose code needs another patch can only exist where that one
+      // is applied, and must exist there.
+      for p in patches {
+        guard let model = PatchModels.model(p.patch) else { continue }
+        for required in model.requires {
+          let r = patches.first { $0.patch == required }!
+          if p.state != .absent && r.state != .after {
+            throw fail(
+              "\(bplace).patches.\(p.patch).state",
+              "'\(p.state)' contradicts '\(required)' being '\(r.state)': its code exists only where '\(required)' is applied"
+            )
+          }
+          if p.state == .absent && r.state == .after {
+            throw fail(
+              "\(bplace).patches.\(p.patch).state",
+              "'absent' contradicts '\(required)' being 'after': the code it changes is there")
+          }
+        }
+      }
+      branches.append(StableBranch(name: name, status: status, patches: patches))
+    }
+    self.branches = branches
+  }
+}

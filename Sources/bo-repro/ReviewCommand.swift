@@ -1,0 +1,45 @@
+import Backport
+import Foundation
+import KernelTrees
+
+/// `bo-repro review PATCH --onto BRANCH`.
+enum ReviewCommand: Command {
+  static let name = "review"
+  static let help = """
+      review PATCH --onto BRANCH [--dir DIR] [--branches FILE] [--scenarios DIR]
+          A backport review note for PATCH (a slug, or a file in patches/) onto BRANCH:
+          whether the code exists there, prerequisites found from the patch texts (blob
+          chains, lines only another patch adds, unknown upstream prerequisites, conflicts
+          with patches the branch carries), series siblings and the partial-series risk,
+          which scenarios change outcome with the patch applied and which must not, and the
+          swift test command that runs the proof.
+    """
+
+  static func run(_ a: Arguments) throws {
+    try a.allow(["--onto", "--dir", "--branches", "--scenarios"], positional: 1)
+    guard let target = a.positional.first else {
+      throw UsageError(description: "review needs a patch: 'review PATCH --onto BRANCH'")
+    }
+    guard let branchName = a.options["--onto"] else {
+      throw UsageError(description: "review needs --onto BRANCH")
+    }
+    let set = try PatchSet(directory: PatchSet.locate(explicit: a.options["--dir"]))
+    let patch: PatchFile
+    if let bySlug = set.patch(target) {
+      patch = bySlug
+    } else if target.hasSuffix(".patch") {
+      let file = try PatchFile(contentsOf: target)
+      patch = set.patch(file.slug) ?? file
+    } else {
+      throw UsageError(
+        description: "unknown patch '\(target)' (known: \(set.patches.map(\.slug).joined(separator: ", ")))")
+    }
+    let branches = try StableBranchSet(contentsOf: StableBranchSet.locate(explicit: a.options["--branches"]))
+    guard let branch = branches.branch(branchName) else {
+      throw UsageError(
+        description: "unknown branch '\(branchName)' (known: \(branches.branches.map(\.name).joined(separator: ", ")))")
+    }
+    let scenarios = try ScenarioLibrary.load(directory: ScenarioLibrary.locate(explicit: a.options["--scenarios"]))
+    print(try BackportReview.note(patch: patch, onto: branch, set: set, scenarios: scenarios))
+  }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import KernelTrees
+import Patches
+import Testing
+
+@testable import Backport
+
+/// The regression matrix: every verdict comes from running the models, and must agree with
+/// the state the branch fixture claims.
+@Suite("Regression matrix")
+struct MatrixTests {
+  static let branches = (try? StableBranchSet(contentsOf: branchesFile).branches) ?? []
+
+  func rows(_ names: [String]) throws -> [MatrixRow] {
+    let set = try StableBranchSet(contentsOf: branchesFile)
+    let scenarios = try ScenarioLibrary.load(directory: scenariosDirectory)
+    return try RegressionMatrix.compute(branches: set.branches.filter { names.contains($0.name) }, scenarios: scenarios)
+  }
+
+  /// A branch said to carry a fix whose tree still reproduces the bug fails this, and so
+  /// does a branch said not to carry one whose tree behaves fixed.
+  @Test("every verdict agrees with the state the fixture claims", arguments: branches.map(\.name))
+  func verdictsAgree(_ name: String) throws {
+    let row = try #require(try rows([name]).first)
+    for cell in row.cells {
+      #expect(cell.consistent, "\(name) \(cell.patch): \(cell.state) but \(cell.verdict)")
+      switch cell.state {
+      case .absent: #expect(cell.verdict == "n/a")
+      case .before:
+        #expect(
+          cell.verdict.hasPrefix("bug reproduces: ") || cell.verdict.hasPrefix("old behaviour: ")
+            || cell.verdict.hasPrefix("not reachable here: "))
+      case .after:
+        #expect(
+          cell.verdict.hasPrefix("fixed: ") || cell.verdict.hasPrefix("applied: ")
+            || cell.verdict.hasPrefix("not reachable here: "))
+      }
+      if cell.state != .absent { #expect(!cell.scenarios.isEmpty) }
+    }
+  }
+
+  @Test("the gfp fix column: absent on 6.12.y, reproduces on 6.18.y, fixed on 7.1.y")
+  func gfpColumn() throws {
+    let cells = try rows(["6.12.y", "6.18.y", "7.1.y"]).map { row in
+      row.cells.first { $0.patch == "gfp-retry-mayfail-readback" }!
+    }
+    #expect(cells[0].state == .absent && cells[0].verdict == "n/a")
+    #expect(cells[1].state == .before && cells[1].verdict.hasPrefix("bug reproduces: "))
+    #expect(cells[1].confidence == "unverified" && cells[1].reason != nil)
+    #expect(cells[2].state == .after && cells[2].verdict.hasPrefix("fixed: "))
+  }
+
+  @Test("Markdown, JSON and CSV carry the same cells")
+  func formats() throws {
+    let rows = try rows(["6.18.y", "mainline"])
+    let markdown = RegressionMatrix.markdown(rows)
+    #expect(markdown.hasPrefix("| branch | status | shmem-backup-v14 | gfp-retry-mayfail-readback |"))
+    #expect(markdown.contains("| 6.18.y | LTS, EOL 2028-12 | after · applied: "))
+    #expect(markdown.contains("UNVERIFIED:\n[1] "))
+    let json = try #require(
+      try JSONSerialization.jsonObject(with: Data(RegressionMatrix.json(rows).utf8)) as? [String: Any])
+    let branches = try #require(json["branches"] as? [[String: Any]])
+    #expect(branches.map { $0["name"] as? String } == ["6.18.y", "mainline"])
+    let cell = try #require((branches[0]["cells"] as? [[String: Any]])?.first)
+    #expect(Set(cell.keys).isSuperset(of: ["patch", "state", "confidence", "verdict"]))
+    let csv = RegressionMatrix.csv(rows).split(separator: "\n")
+    #expect(csv.first == "branch,status,patch,state,confidence,verdict")
+    #expect(csv.count == 1 + 2 * PatchCatalog.all.count)
+  }
+
+  /// A previous run in which 6.18.y's NULL/handle cell was still unfixed, and 7.1.y's gfp
+  /// cell was fixed where it now is not: one fix, one regression.
+  @Test("--compare reports regressions and fixes")
+  func compare() throws {
+    let now = try rows(["6.18.y", "7.1.y"])
+    var old = now
+    func edit(_ branch: Int, _ patch: String, _ verdict: String, _ state: PatchState) {
+      let cells = old[branch].cells.map { c in
+        c.patch == patch
+          ? MatrixCell(
+            patch: c.patch, state: state, confidence: c.confidence, reason: c.reason, verdict: verdict,
+            consistent: true, scenarios: c.scenarios)
+          : c
+      }
+      old[branch] = MatrixRow(name: old[branch].name, status: old[branch].status, cells: cells)
+    }
+    edit(0, "null-handle-pages-backup", "bug reproduces: general protection fault", .before)
+    edit(1, "native-order-backup", "fixed: 9/9 delta scenarios", .after)
+    var current = now
+    let native = current[1].cells.firstIndex { $0.patch == "native-order-backup" }!
+    var cells = current[1].cells
+    let c = cells[native]
+    cells[native] = MatrixCell(
+      patch: c.patch, state: .before, confidence: c.confidence, reason: c.reason, verdict: "bug reproduces: shattered",
+      consistent: false, scenarios: c.scenarios)
+    current[1] = MatrixRow(name: current[1].name, status: current[1].status, cells: cells)
+    let report = try RegressionMatrix.compare(
+      current, previous: Data(RegressionMatrix.json(old).utf8), path: "old.json")
+    let lines = report.split(separator: "\n").map(String.init)
+    #expect(lines.first == "compared to old.json: 1 regression(s), 1 fix(es), 0 other change(s)")
+    #expect(lines.contains { $0.hasPrefix("REGRESSION 7.1.y native-order-backup: after · fixed: 9/9") })
+    #expect(lines.contains { $0.hasPrefix("FIXED      6.18.y null-handle-pages-backup: before · bug reproduces") })
+  }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import KernelTrees
+import Patches
+import Testing
+
+@testable import Backport
+
+let branchesFile = packageRoot + "/fixtures/stable-branches.json"
+let scenariosDirectory = packageRoot + "/fixtures/scenarios"
+
+/// The branch fixture: what it says, and that a broken one is refused with one clear line.
+@Suite("Stable branches fixture")
+struct StableBranchesTests {
+  @Test("lists the fourteen branches, each with every patch")
+  func loads() throws {
+    let set = try StableBranchSet(contentsOf: branchesFile)
+    #expect(
+      set.branches.map(\.name) == [
+        "5.10.y", "5.15.y", "6.1.y", "6.6.y", "6.12.y", "6.15.y", "6.16.y", "6.17.y", "6.18.y", "6.19.y", "7.0.y",
+        "7.1.y", "7.2.y", "mainline",
+      ])
+    for branch in set.branches {
+      #expect(branch.patches.map(\.patch) == PatchCatalog.all.map(\.slug))
+    }
+  }
+
+  /// The trees the fixture composes are the ones `StableTrees` states for the four branches
+  /// the backup fixes reached.
+  @Test("its trees agree with StableTrees", arguments: StableTrees.branches.map(\.name))
+  func agreesWithStableTrees(_ name: String) throws {
+    let set = try StableBranchSet(contentsOf: branchesFile)
+    let fromFixture = try #require(set.branch(name)).tree.stack
+    let stated = try #require(StableTrees.branch(name)).stack
+    #expect(Set(fromFixture) == Set(stated).union(["madvise-list-move"]))
+  }
+
+  /// Facts the references mark UNVERIFIED are unverified here too.
+  @Test("the gfp fix on 6.18.y is unverified, with the AUTOSEL reason")
+  func unverifiedStaysUnverified() throws {
+    let set = try StableBranchSet(contentsOf: branchesFile)
+    let entry = try #require(set.branch("6.18.y")?.patch("gfp-retry-mayfail-readback"))
+    #expect(entry.state == .before)
+    guard case .unverified(let why) = entry.confidence else {
+      Issue.record("6.18.y gfp fix marked verified")
+      return
+    }
+    #expect(why.contains("probably not applied"))
+    let zeroCopy = try #require(set.branch("mainline")?.patch("zero-copy-insert-folio"))
+    #expect(zeroCopy.state == .before && zeroCopy.confidence != .verified)
+  }
+
+  /// One class of broken fixture per case: the edit, and the exact message.
+  @Test(
+    "a broken fixture is refused with one line naming the place",
+    arguments: [
+      ("{", "x.json: not valid JSON"),
+      ("{\"branches\": [], \"extra\": 1}", "x.json: unknown key 'extra'"),
+      ("{\"branches\": {}}", "x.json: branches: expected an array"),
+    ])
+  func brokenShapes(_ text: String, _ message: String) {
+    #expect(throws: StableBranchError(description: message)) {
+      try StableBranchSet(data: Data(text.utf8), path: "x.json")
+    }
+  }
+
+  /// One kind of inconsistency, made by editing the real fixture.
+  enum Breakage: String, CaseIterable, Sendable {
+    case duplicateBranch, unknownSlug, contradictsPrerequisite, unknownState, unverifiedWithoutReason
+
+    func apply(_ b: inout [[String: Any]]) {
+      func editPatch(_ branch: Int, _ slug: String, _ change: (inout [String: Any]) -> Void) {
+        var patches = b[branch]["patches"] as! [String: Any]
+        var entry = patches[slug] as! [String: Any]
+        change(&entry)
+        patches[slug] = entry
+        b[branch]["patches"] = patches
+      }
+      switch self {
+      case .duplicateBranch:
+        b.append(b[0])
+      case .unknownSlug:
+        var patches = b[0]["patches"] as! [String: Any]
+        patches["no-such-patch"] = patches["madvise-list-move"]
+        b[0]["patches"] = patches
+      case .contradictsPrerequisite:
+        editPatch(0, "gfp-retry-mayfail-readback") { $0["state"] = "after" }
+      case .unknownState:
+        editPatch(3, "madvise-list-move") { $0["state"] = "fixed" }
+      case .unverifiedWithoutReason:
+        editPatch(13, "madvise-list-move") { $0["confidence"] = "unverified" }
+      }
+    }
+
+    var message: String {
+      switch self {
+      case .duplicateBranch: "x.json: branches[14].name: duplicate branch '5.10.y'"
+      case .unknownSlug:
+        "x.json: branch 5.10.y.patches: unknown patch slug 'no-such-patch' (known: shmem-backup-v14, gfp-retry-mayfail-readback, zero-copy-insert-folio, madvise-list-move, drop-restore-after-restore, null-handle-pages-backup, native-order-backup)"
+      case .contradictsPrerequisite:
+        "x.json: branch 5.10.y.patches.gfp-retry-mayfail-readback.state: 'after' contradicts 'shmem-backup-v14' being 'before': its code exists only where 'shmem-backup-v14' is applied"
+      case .unknownState:
+        "x.json: branch 6.6.y.patches.madvise-list-move.state: unknown state 'fixed' (absent, before or after)"
+      case .unverifiedWithoutReason:
+        "x.json: branch mainline.patches.madvise-list-move: an unverified fact needs a 'reason'"
+      }
+    }
+  }
+
+  @Test("an inconsistent fixture is refused with one line naming the place", arguments: Breakage.allCases)
+  func brokenContent(_ breakage: Breakage) throws {
+    let data = try #require(FileManager.default.contents(atPath: branchesFile))
+    var root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    var branches = try #require(root["branches"] as? [[String: Any]])
+    breakage.apply(&branches)
+    root["branches"] = branches
+    let edited = try JSONSerialization.data(withJSONObject: root)
+    #expect(throws: StableBranchError(description: breakage.message)) {
+      try StableBranchSet(data: edited, path: "x.json")
+    }
+  }
+}
