@@ -13,7 +13,7 @@ struct Arguments {
 
   /// Splits `args` into the command, `--name value` options and positional arguments.
   /// `valueless` options take no value.
-  init(_ args: [String], valueless: Set<String> = ["--help", "--debug-list"]) throws {
+  init(_ args: [String], valueless: Set<String> = ["--help", "--debug-list", "--quick"]) throws {
     var rest = args[...]
     while let arg = rest.popFirst() {
       if arg.hasPrefix("--") {

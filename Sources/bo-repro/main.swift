@@ -4,6 +4,8 @@ import Foundation
 enum Commands {
   static let all: [any Command.Type] = [
     MatrixCommand.self, ReviewCommand.self, PatchesCommand.self, ExploreCommand.self, RunCommand.self,
+    FaultsCommand.self,
+    BenchCommand.self, FuzzCommand.self,
   ]
 }
 

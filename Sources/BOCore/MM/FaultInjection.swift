@@ -93,7 +93,10 @@ public struct FaultAttr: Hashable, Codable, Sendable {
 public struct FaultInjection: Sendable {
   private var attrs: [FaultPoint: FaultAttr] = [:]
   private var spaceLeft: [FaultPoint: Int] = [:]
-  private var callCounts: [FaultPoint: Int] = [:]
+  /// Calls per point, in first-call order, searched linearly: only a handful of points exist,
+  /// and ``shouldFail(_:size:)`` runs once per page in backup and restore, where hashing the
+  /// point's name in a dictionary was a measurable part of the time (`bo-repro bench`).
+  private var callCounts: [(point: FaultPoint, count: Int)] = []
   private var injectedCounts: [FaultPoint: Int] = [:]
   /// ``calls(_:)`` when the point was armed: fail-nth counts from there.
   private var armedAt: [FaultPoint: Int] = [:]
@@ -106,7 +109,7 @@ public struct FaultInjection: Sendable {
   /// Arms `point` with `attr`.
   public mutating func arm(_ point: FaultPoint, _ attr: FaultAttr) {
     attrs[point] = attr
-    armedAt[point] = callCounts[point, default: 0]
+    armedAt[point] = calls(point)
     spaceLeft[point] = attr.space
   }
 
@@ -118,9 +121,15 @@ public struct FaultInjection: Sendable {
 
   /// `should_fail(attr, size)`: counts the call and reports whether this one fails.
   public mutating func shouldFail(_ point: FaultPoint, size: Int = 1) -> Bool {
-    let n = callCounts[point, default: 0] + 1
-    callCounts[point] = n
-    guard configured, let attr = attrs[point] else { return false }
+    let n: Int
+    if let i = callCounts.firstIndex(where: { $0.point == point }) {
+      callCounts[i].count += 1
+      n = callCounts[i].count
+    } else {
+      callCounts.append((point, 1))
+      n = 1
+    }
+    guard configured, !attrs.isEmpty, let attr = attrs[point] else { return false }
     var fail = attr.failNth == n - armedAt[point, default: 0]
     if !fail, let left = spaceLeft[point] {
       if left > size {
@@ -134,7 +143,7 @@ public struct FaultInjection: Sendable {
   }
 
   /// How many times `point` was reached.
-  public func calls(_ point: FaultPoint) -> Int { callCounts[point, default: 0] }
+  public func calls(_ point: FaultPoint) -> Int { callCounts.first { $0.point == point }?.count ?? 0 }
 
   /// How many failures `point` injected.
   public func injected(_ point: FaultPoint) -> Int { injectedCounts[point, default: 0] }

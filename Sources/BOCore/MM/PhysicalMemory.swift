@@ -137,9 +137,12 @@ public struct PhysicalMemory: Sendable {
   }
 
   /// The frame of `page`; writable inside the module only, through the named operations.
+  ///
+  /// Read and modified in place (`_read`/`_modify`), so `mem[page].refcount -= 1` does not
+  /// copy the whole frame (with its owner) out and back.
   public internal(set) subscript(page: Page) -> PageFrame {
-    get { frames[page.pfn] }
-    set { frames[page.pfn] = newValue }
+    _read { yield frames[page.pfn] }
+    _modify { yield &frames[page.pfn] }
   }
 
   // MARK: Free lists

@@ -36,6 +36,9 @@ struct ShmemFile {
   var largeFolioOrder: Int
   /// Index to entry; `nil` is a hole.
   var entries: [ShmemEntry?]
+  /// The owner a folio truncated from this file keeps until its last reference is gone
+  /// (``Machine/shmemTruncateRange(_:start:end:)``), built once per file instead of per page.
+  var truncatedOwner: PageOwner
 }
 
 /// A folio on the reclaim LRU.
@@ -59,11 +62,13 @@ extension Machine {
     let largeFolioOrder = largeFolioOrder ?? shmemLargeFolioOrder
     precondition(size >= 0 && (0...MAX_PAGE_ORDER).contains(largeFolioOrder))
     let pages = (size + PAGE_SIZE - 1) / PAGE_SIZE
+    let id = shmemFiles.count
     shmemFiles.append(
       ShmemFile(
         name: name, size: size, gfpMask: .GFP_HIGHUSER_MOVABLE, largeFolioOrder: largeFolioOrder,
-        entries: Array(repeating: nil, count: pages)))
-    return ShmemFileID(id: shmemFiles.count - 1)
+        entries: Array(repeating: nil, count: pages),
+        truncatedOwner: .other("shmem folio truncated from file \(id)")))
+    return ShmemFileID(id: id)
   }
 
   /// `fput()` of the last reference: the inode is evicted and everything it holds, in memory
@@ -405,6 +410,7 @@ extension Machine {
     let first = start / PAGE_SIZE
     let last = end < 0 ? count - 1 : Swift.min(end / PAGE_SIZE, count - 1)
     guard first <= last else { return }
+    let truncatedOwner = shmemFile(file).truncatedOwner
     var index = first
     while index <= last {
       switch shmemFiles[file.id]!.entries[index] {
@@ -428,7 +434,7 @@ extension Machine {
         }
         for i in base..<(base + nr) {
           shmemFiles[file.id]!.entries[i] = nil
-          mem[folio + (i - base)].owner = .other("shmem folio truncated from file \(file.id)")
+          mem[folio + (i - base)].owner = truncatedOwner
         }
         vmstat.nrShmem -= nr
         folioPut(folio)

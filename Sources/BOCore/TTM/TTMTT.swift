@@ -9,7 +9,9 @@ public final class TTMTT: CustomStringConvertible {
   /// `num_pages`.
   public let numPages: Int
   /// `pages`: each slot NULL, a page, or a backup handle.
-  public var pages: [TTMPagePointer]
+  ///
+  /// `@exclusivity(unchecked)` for speed, as ``Machine/mem`` (see there).
+  @exclusivity(unchecked) public var pages: [TTMPagePointer]
   /// `page_flags`.
   public var pageFlags: TTMTTFlags
   /// `caching`.

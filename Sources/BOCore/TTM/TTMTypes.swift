@@ -157,6 +157,7 @@ public func kernelReturnDescription(_ ret: Int) -> String {
 
 /// `ERR_PTR`/`IS_ERR` at a call boundary: runs `body`, turning a thrown ``Errno`` into a
 /// failure and letting ``KernelHalt`` (a panic, an oops, a lockup) through.
+@inlinable
 public func errPtr<T>(_ body: () throws -> T) throws -> Result<T, Errno> {
   do {
     return .success(try body())

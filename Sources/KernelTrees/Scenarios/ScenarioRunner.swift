@@ -26,25 +26,27 @@ final class ScenarioRunner {
   let scenario: Scenario
   let tree: KernelTree
   let machine: Machine
-  private var ttm: TTMDevice?
-  private var panfrost: PanfrostDevice?
-  private var file: PanfrostFile?
-  private var ttmBOs: [String: TTMBufferObject] = [:]
-  private var pfBOs: [String: PanfrostGEMObject] = [:]
+  private(set) var ttm: TTMDevice?
+  private(set) var panfrost: PanfrostDevice?
+  private(set) var file: PanfrostFile?
+  private(set) var ttmBOs: [String: TTMBufferObject] = [:]
+  private(set) var pfBOs: [String: PanfrostGEMObject] = [:]
   /// BO names in creation order.
-  private var boOrder: [String] = []
-  private var destroyed: Set<String> = []
-  private var seeds: [String: UInt64] = [:]
+  private(set) var boOrder: [String] = []
+  private(set) var destroyed: Set<String> = []
+  private(set) var seeds: [String: UInt64] = [:]
   private var pids: [String: PID] = [:]
   private var results: [String: String] = [:]
   private var allocated: [(page: Page, order: Int)] = []
   private var pinned: [Page] = []
-  private var jobs: [String: Int] = [:]
+  private(set) var jobs: [String: Int] = [:]
   private var copiedAtReset = 0
   private var inUseAtReset = 0
-  private var halt: KernelHalt?
-  private var haltPlace = ""
-  private var runError: String?
+  private(set) var halt: KernelHalt?
+  private(set) var haltPlace = ""
+  private(set) var runError: String?
+  /// The fault a fault sweep injects (FaultSweep.swift), armed before the first step.
+  private var sweep: SweepFault?
 
   init(_ scenario: Scenario, tree: KernelTree) {
     self.scenario = scenario
@@ -239,10 +241,13 @@ final class ScenarioRunner {
       pids[comm] = nil
     case .arm(let name, let nth, let space, let times, let filterNone):
       let point = ScenarioVocabulary.faultPoints.first { $0.name == name }!
+      sweepYield(point)
       if let filterNone { machine.failPageAllocFilter = filterNone ? .none : .kernelDefault }
       machine.faults.arm(point, nth.map(FaultAttr.nth) ?? .after(space: space ?? 0, times: times))
     case .disarm(let name):
-      machine.faults.disarm(ScenarioVocabulary.faultPoints.first { $0.name == name }!)
+      let point = ScenarioVocabulary.faultPoints.first { $0.name == name }!
+      machine.faults.disarm(point)
+      sweepResume(point)
     case .shrink(let gfp, let nrToScan, let kswapd, let result):
       guard let shrinker = shrinker() else {
         record(result, "no shrinker")
@@ -440,15 +445,84 @@ final class ScenarioRunner {
       o.values["leaks"] = o.values["auditClean"]
       return
     }
+    releaseHeldMemory()
+    let audit = machine.audit()
+    o.values["auditClean"] = "\(audit.isClean)"
+    o.details["auditClean"] = "\(audit)"
+    o.values["leaks"] = ScenarioLoader.renderLeaks(audit.leakedPages.map { ($0.key, $0.value) })
+  }
+
+  /// Frees the pages `alloc` and `fragment` steps hold and exits every task but the current.
+  func releaseHeldMemory() {
     for (page, order) in allocated { machine.freePages(page, order: order) }
     for page in pinned { machine.freePages(page, order: 0) }
     allocated = []
     pinned = []
     for task in machine.tasks where task.pid != machine.currentPID { machine.exitTask(task.pid) }
-    let audit = machine.audit()
-    o.values["auditClean"] = "\(audit.isClean)"
-    o.details["auditClean"] = "\(audit)"
-    o.values["leaks"] = ScenarioLoader.renderLeaks(audit.leakedPages.map { ($0.key, $0.value) })
+  }
+
+  // MARK: Fault sweep hooks
+
+  /// A fault a sweep injects: the `nth` call of `point` counted from the first step, in
+  /// addition to what the scenario arms itself.
+  struct SweepFault {
+    let point: FaultPoint
+    /// `calls(point)` when the steps started.
+    var start = 0
+    /// Fail this call (1-based, from `start`); `nil` only counts.
+    let nth: Int?
+    /// The sweep's own arming is in force (the scenario has not armed the point over it).
+    var active = false
+    /// The sweep's fault was injected.
+    var injected = false
+  }
+
+  /// For a sweep: boots, starts the tasks, arms `nth` (if any) of `point` and runs the steps;
+  /// stops there, without observing or tearing down. Returns the calls of `point` the steps
+  /// made and whether the sweep's fault was injected.
+  func runSteps(sweeping point: FaultPoint, nth: Int?) -> (calls: Int, injected: Bool) {
+    boot()
+    if point == .failPageAlloc { machine.failPageAllocFilter = .none }
+    for (i, task) in scenario.tasks.enumerated() {
+      do {
+        try spawn(task)
+      } catch {
+        runError = "tasks[\(i)]: cannot start \(task.comm): \(error)"
+        break
+      }
+    }
+    resetCounters()
+    sweep = SweepFault(point: point, start: machine.faults.calls(point), nth: nth)
+    if let nth {
+      machine.faults.arm(point, .nth(nth))
+      sweep?.active = true
+    }
+    if runError == nil { runSteps() }
+    sweepYield(point)
+    let s = sweep!
+    sweep = nil
+    machine.faults.disarm(point)
+    return (machine.faults.calls(point) - s.start, s.injected)
+  }
+
+  /// The scenario arms `point` itself, or the steps ended: the sweep's arming is replaced;
+  /// notes whether its call was reached meanwhile.
+  private func sweepYield(_ point: FaultPoint) {
+    guard var s = sweep, s.point == point, s.active, let nth = s.nth else { return }
+    if machine.faults.calls(point) - s.start >= nth { s.injected = true }
+    s.active = false
+    sweep = s
+  }
+
+  /// The scenario disarmed `point`: the sweep re-arms it for its call, if still ahead.
+  private func sweepResume(_ point: FaultPoint) {
+    guard var s = sweep, s.point == point, !s.injected, let nth = s.nth else { return }
+    let done = machine.faults.calls(point) - s.start
+    guard nth > done else { return }
+    if point == .failPageAlloc { machine.failPageAllocFilter = .none }
+    machine.faults.arm(point, .nth(nth - done))
+    s.active = true
+    sweep = s
   }
 
   // MARK: Comparison

@@ -1,0 +1,115 @@
+import Backport
+import Foundation
+import Patches
+
+/// `bo-repro bench`.
+enum BenchCommand: Command {
+  static let name = "bench"
+  static let help = """
+      bench [--quick] [--max-order N] [--format text|json]
+          Measure, in this build (use a release build: swift run -c release bo-repro bench):
+          TTM backup and restore throughput for both variants of every TTM patch at tt sizes
+          2^10 .. 2^N pages (N = 20, or 14 with --quick), how the per-page time grows with
+          size, the model's memory per simulated page, the full matrix run time and the
+          madvise exploration (3 BOs, depth 8), and check the budgets. Each round trip runs 5
+          times up to 2^14 pages (once with --quick), twice above; the best time counts.
+          Progress goes to stderr.
+    """
+
+  static func run(_ a: Arguments) throws {
+    try a.allow(["--quick", "--max-order", "--format"])
+    let quick = a.options["--quick"] != nil
+    let maxOrder = try intOption(a, "--max-order", default: quick ? 14 : 20, in: 10...22)
+    let format = a.options["--format"] ?? "text"
+    guard format == "text" || format == "json" else {
+      throw UsageError(description: "unknown format '\(format)' (text or json)")
+    }
+    #if DEBUG
+      let build = "debug"
+    #else
+      let build = "release"
+    #endif
+    let report = try Bench.run(minOrder: 10, maxOrder: maxOrder, repeats: quick ? 1 : 5, build: build) { line in
+      FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
+    }
+    if format == "json" {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      print(String(decoding: try encoder.encode(report), as: UTF8.self))
+    } else {
+      print(BenchText.render(report))
+    }
+  }
+}
+
+/// The text form of a benchmark report.
+enum BenchText {
+  static func fixed(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
+
+  /// `1234567` as `1.23 M`.
+  static func rate(_ x: Double) -> String {
+    x >= 1e6 ? fixed(x / 1e6, 2) + " M" : x >= 1e3 ? fixed(x / 1e3, 1) + " k" : fixed(x, 0)
+  }
+
+  static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+
+  static func render(_ r: BenchReport) -> String {
+    var out = ["bo-repro bench (\(r.build) build)", "", "operations:"]
+    for (key, text) in r.operations.sorted(by: { $0.key < $1.key }) { out.append("  \(key): \(text)") }
+    out.append("")
+    out.append("backup and restore (best of the repeats; pages/s):")
+    let header = [
+      pad("patch", 28), pad("variant", 7), pad("pages", 8), pad("backup s", 9), pad("backup p/s", 11),
+      pad("restore s", 9), pad("restore p/s", 11), "ns/page",
+    ]
+    out.append("  " + header.joined(separator: " "))
+    for t in r.roundTrips {
+      let cols = [
+        pad(t.patch, 28), pad(t.variant.rawValue, 7), pad("\(t.pages)", 8), pad(fixed(t.backupSeconds, 4), 9),
+        pad(rate(t.backupPagesPerSecond), 11), pad(fixed(t.restoreSeconds, 4), 9),
+        pad(rate(t.restorePagesPerSecond), 11), fixed(t.roundTripNanosPerPage, 1),
+      ]
+      out.append("  " + cols.joined(separator: " "))
+    }
+    out.append("")
+    out.append(
+      "linearity (round-trip ns/page per size; largest/smallest size, max/min; non-linear above "
+        + "\(fixed(Bench.linearityLimit, 1))x):")
+    for l in r.linearity {
+      out.append(
+        "  \(pad(l.patch, 28)) \(pad(l.variant.rawValue, 7)) "
+          + l.nanosPerPage.map { fixed($0, 0) }.joined(separator: " ")
+          + "  ratio \(fixed(l.largestOverSmallest, 2)), max/min \(fixed(l.maxOverMin, 2))"
+          + (l.linear ? "  linear" : "  NON-LINEAR"))
+    }
+    let m = r.memory
+    out.append("")
+    out.append("memory per simulated page:")
+    out.append("  frame table (MemoryLayout<PageFrame>.stride): \(m.pageFrameStride) bytes per page of RAM")
+    out.append("  tt page array (MemoryLayout<TTMPagePointer>.stride): \(m.ttSlotStride) bytes per tt page")
+    if let boot = m.bootResidentBytesPerPage, let pop = m.populatedResidentBytesPerPage {
+      out.append(
+        "  resident size (/proc/self/statm), machine of \(m.machinePages) pages: boot \(fixed(boot, 1)) bytes/page, "
+          + "with a tt populated over all of it \(fixed(pop, 1)) bytes/page")
+    } else {
+      out.append("  resident size: /proc/self/statm not available")
+    }
+    let x = r.matrix
+    out.append("")
+    out.append(
+      "matrix: \(x.branches) branches, \(x.scenarios) scenarios, \(x.cells) cells: load \(fixed(x.loadSeconds)) s + "
+        + "compute \(fixed(x.computeSeconds)) s = \(fixed(x.totalSeconds)) s")
+    let e = r.exploration
+    out.append(
+      "exploration: madvise, \(e.bos) BOs, depth \(e.depth), before + after: \(fixed(e.seconds)) s, "
+        + "\(e.transitions) transitions over \(e.soundStates) distinct states, \(rate(e.statesPerSecond)) states/s")
+    out.append("")
+    out.append("budgets:")
+    for b in r.budgets {
+      let result =
+        b.measuredSeconds.map { fixed($0) + " s " + ($0 < b.limitSeconds ? "met" : "MISSED") } ?? "not measured"
+      out.append("  \(pad(b.name, 48)) < \(fixed(b.limitSeconds, 1)) s: \(result) (\(b.detail))")
+    }
+    return out.joined(separator: "\n")
+  }
+}
