@@ -33,20 +33,7 @@ public struct PatchSet: Sendable {
   /// Finds the package's `patches/` directory: `explicit` if given, else `patches` in the
   /// current directory or the nearest parent that has one next to a `Package.swift`.
   public static func locate(explicit: String? = nil) -> String {
-    if let explicit { return explicit }
-    let fm = FileManager.default
-    var dir = fm.currentDirectoryPath
-    while true {
-      let candidate = (dir as NSString).appendingPathComponent("patches")
-      if fm.fileExists(atPath: (dir as NSString).appendingPathComponent("Package.swift")),
-        fm.fileExists(atPath: candidate)
-      {
-        return candidate
-      }
-      let parent = (dir as NSString).deletingLastPathComponent
-      if parent == dir || parent.isEmpty { return "patches" }
-      dir = parent
-    }
+    PackageFiles.locate("patches", explicit: explicit)
   }
 }
 

@@ -79,10 +79,7 @@ public struct StableBranchSet: Sendable {
 
   /// Finds `fixtures/stable-branches.json` like ``PatchSet/locate(explicit:)`` finds `patches/`.
   public static func locate(explicit: String? = nil) -> String {
-    if let explicit { return explicit }
-    let patches = PatchSet.locate()
-    return ((patches as NSString).deletingLastPathComponent as NSString)
-      .appendingPathComponent("fixtures/stable-branches.json")
+    PackageFiles.locate("fixtures/stable-branches.json", explicit: explicit)
   }
 
   /// Reads and checks the file: its shape (no unknown keys, the right types), that every

@@ -24,17 +24,7 @@ enum FaultsCommand: Command {
     guard format == "text" || format == "json" else {
       throw UsageError(description: "unknown format '\(format)' (text or json)")
     }
-    let paths = a.positional.isEmpty ? [ScenarioLibrary.locate()] : a.positional
-    var files: [String] = []
-    for path in paths {
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-        files += try ScenarioLibrary.files(in: path)
-      } else {
-        files.append(path)
-      }
-    }
-    let scenarios = try files.map { try ScenarioLibrary.load(file: $0) }
+    let scenarios = try ScenarioLibrary.load(paths: a.positional)
     var cells: [FaultSweepCell] = []
     for scenario in scenarios {
       for variant in Variant.allCases { cells += try FaultSweep.sweep(scenario, variant: variant, maxRuns: maxRuns) }

@@ -28,18 +28,7 @@ enum RunCommand: Command {
     guard format == "text" || format == "json" else {
       throw UsageError(description: "unknown format '\(format)' (text or json)")
     }
-    let paths = a.positional.isEmpty ? [ScenarioLibrary.locate()] : a.positional
-    var files: [String] = []
-    for path in paths {
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-        files += try ScenarioLibrary.files(in: path)
-      } else {
-        files.append(path)
-      }
-    }
-    // Every file is read before anything runs, so a malformed one is the only output.
-    let scenarios = try files.map { try ScenarioLibrary.load(file: $0) }
+    let scenarios = try ScenarioLibrary.load(paths: a.positional)
     let outcomes = try scenarios.map { try outcomesOf($0) }
     switch format {
     case "json": print(try json(outcomes))

@@ -79,20 +79,23 @@ public struct ScenarioError: Error, Hashable, Sendable, CustomStringConvertible 
 public enum ScenarioLibrary {
   /// Finds `fixtures/scenarios` like `PatchSet.locate()` finds `patches/`.
   public static func locate(explicit: String? = nil) -> String {
-    if let explicit { return explicit }
-    let fm = FileManager.default
-    var dir = fm.currentDirectoryPath
-    while true {
-      let candidate = (dir as NSString).appendingPathComponent("fixtures/scenarios")
-      if fm.fileExists(atPath: (dir as NSString).appendingPathComponent("Package.swift")),
-        fm.fileExists(atPath: candidate)
-      {
-        return candidate
+    PackageFiles.locate("fixtures/scenarios", explicit: explicit)
+  }
+
+  /// The scenarios in `paths` (files, or folders whose `*.json` files are read in name order);
+  /// `fixtures/scenarios` when `paths` is empty. Every file is read before any runs, so a
+  /// malformed one is reported before anything else happens.
+  public static func load(paths: [String]) throws -> [Scenario] {
+    var files: [String] = []
+    for path in paths.isEmpty ? [locate()] : paths {
+      var isDirectory: ObjCBool = false
+      if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        files += try Self.files(in: path)
+      } else {
+        files.append(path)
       }
-      let parent = (dir as NSString).deletingLastPathComponent
-      if parent == dir || parent.isEmpty { return "fixtures/scenarios" }
-      dir = parent
     }
+    return try files.map { try load(file: $0) }
   }
 
   /// Every `*.json` in `directory`, sorted by file name; throws ``ScenarioError`` for the

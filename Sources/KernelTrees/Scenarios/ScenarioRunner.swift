@@ -59,8 +59,8 @@ final class ScenarioRunner {
     machine.shmemLargeFolioOrder = s.shmemLargeFolioOrder
   }
 
-  func run() -> ScenarioResult {
-    boot()
+  /// Starts the scenario's bystander tasks; a task that cannot start is a run error.
+  func spawnTasks() {
     for (i, task) in scenario.tasks.enumerated() {
       do {
         try spawn(task)
@@ -69,6 +69,11 @@ final class ScenarioRunner {
         break
       }
     }
+  }
+
+  func run() -> ScenarioResult {
+    boot()
+    spawnTasks()
     resetCounters()
     if runError == nil { runSteps() }
     var observed = observe()
@@ -483,14 +488,7 @@ final class ScenarioRunner {
   func runSteps(sweeping point: FaultPoint, nth: Int?) -> (calls: Int, injected: Bool) {
     boot()
     if point == .failPageAlloc { machine.failPageAllocFilter = .none }
-    for (i, task) in scenario.tasks.enumerated() {
-      do {
-        try spawn(task)
-      } catch {
-        runError = "tasks[\(i)]: cannot start \(task.comm): \(error)"
-        break
-      }
-    }
+    spawnTasks()
     resetCounters()
     sweep = SweepFault(point: point, start: machine.faults.calls(point), nth: nth)
     if let nth {
