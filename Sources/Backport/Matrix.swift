@@ -112,7 +112,7 @@ public enum RegressionMatrix {
     let after = deltas.filter { $0.match == .after }.count
     if deltas.isEmpty {
       if case .notApplicable(let why)? = results.first?.match {
-        return Outcome(verdict: "not reachable here: \(why)", shown: nil, unexpected: false, runs: runs)
+        return Outcome(verdict: "not shown by the model here: \(why)", shown: nil, unexpected: false, runs: runs)
       }
       return Outcome(verdict: "no delta scenario", shown: nil, unexpected: false, runs: runs)
     }
@@ -216,6 +216,9 @@ public enum RegressionMatrix {
     var before: [String: MatrixCell] = [:]
     for row in old.branches { for c in row.cells { before["\(row.name) \(c.patch)"] = c } }
     func good(_ v: String) -> Bool { v.hasPrefix("fixed") || v.hasPrefix("applied") }
+    func bad(_ v: String) -> Bool {
+      ["bug reproduces", "old behaviour", "unexpected", "mixed"].contains { v.hasPrefix($0) }
+    }
     var regressions: [String] = []
     var fixes: [String] = []
     var changes: [String] = []
@@ -228,9 +231,9 @@ public enum RegressionMatrix {
         }
         guard prev.verdict != c.verdict || prev.state != c.state else { continue }
         let line = "\(key): \(prev.state) · \(prev.verdict) -> \(c.state) · \(c.verdict)"
-        if good(prev.verdict) && !good(c.verdict) {
+        if good(prev.verdict) && bad(c.verdict) {
           regressions.append(line)
-        } else if !good(prev.verdict) && good(c.verdict) {
+        } else if bad(prev.verdict) && good(c.verdict) {
           fixes.append(line)
         } else {
           changes.append(line)

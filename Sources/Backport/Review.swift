@@ -64,14 +64,21 @@ public enum BackportReview {
       .appendingPathComponent("fixtures/kernel-files")
     for q in others {
       let lines = linesOnlyAddedBy(q, neededBy: patch, kernelFiles: kernelFiles)
-      if let first = lines.first {
+      guard let first = lines.first else { continue }
+      if case .notMerged? = PatchCatalog.patch(q.slug)?.status {
+        // An unmerged patch cannot be where a merged tree got these lines: some other patch
+        // added the same lines.
+        out.append(
+          "  context or removed lines (\(lines.count)) that among the known patches only the unmerged \(q.slug) adds, e.g. \"\(first)\": an unknown upstream patch adding the same lines must come first."
+        )
+      } else {
         out.append(
           "  context or removed lines that only \(q.slug) adds (\(lines.count)), e.g. \"\(first)\": it must come first."
         )
         prerequisites.append(q.slug)
       }
     }
-    if let entry, entry.state != .absent {
+    if let entry, entry.state == .before {
       let missing = Set(prerequisites).filter { branch.patch($0)?.state != .after }.sorted()
       if !missing.isEmpty {
         out.append("  not on \(branch.name): \(missing.joined(separator: ", ")).")
@@ -92,13 +99,15 @@ public enum BackportReview {
     out.append("series:")
     if let series = catalog?.series {
       out.append("  \(series.position) of \"\(series.title)\".")
+      let unmerged: Bool
+      if case .notMerged? = catalog?.status { unmerged = true } else { unmerged = false }
       for sibling in series.siblings {
-        let state = sibling.commit.map { "merged as \($0.prefix(12))" } ?? "not merged"
+        let state = sibling.commit.map { "merged as \($0.prefix(12))" } ?? (unmerged ? "not merged" : "commit unknown")
         out.append("  \(sibling.position) \"\(sibling.subject)\": \(state).")
       }
-      if series.siblings.contains(where: { $0.commit == nil }) {
+      if unmerged {
         out.append(
-          "  partial-series risk: a sibling is not merged; this patch needs what it adds (zero-copy needs shmem_insert_folio() from 1/2) and cannot go alone."
+          "  partial-series risk: the series is not merged; this patch needs what its siblings add and cannot go alone."
         )
       } else {
         out.append("  partial-series risk: check that the siblings it relies on are on \(branch.name) too.")

@@ -143,7 +143,7 @@ public struct StableBranchSet: Sendable {
       guard seen.insert(name).inserted else { throw fail(place + ".name", "duplicate branch '\(name)'") }
       let bplace = "branch \(name)"
       let s = try object(
-        b["status"], bplace + ".status", keys: ["kind", "projectedEOL", "confidence", "reason"], required: ["kind"])
+        b["status"], bplace + ".status", keys: ["kind", "projectedEOL", "reason"], required: ["kind"])
       let kind = try string(s["kind"], bplace + ".status.kind")
       guard ["lts", "stable", "eol", "mainline"].contains(kind) else {
         throw fail(bplace + ".status.kind", "unknown status '\(kind)' (lts, stable, eol or mainline)")

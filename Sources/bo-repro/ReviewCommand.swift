@@ -28,8 +28,8 @@ enum ReviewCommand: Command {
     if let bySlug = set.patch(target) {
       patch = bySlug
     } else if target.hasSuffix(".patch") {
-      let file = try PatchFile(contentsOf: target)
-      patch = set.patch(file.slug) ?? file
+      // The file as given, even where its name is a known slug: the reviewer may have edited it.
+      patch = try PatchFile(contentsOf: target)
     } else {
       throw UsageError(
         description: "unknown patch '\(target)' (known: \(set.patches.map(\.slug).joined(separator: ", ")))")

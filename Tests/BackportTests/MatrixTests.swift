@@ -29,11 +29,11 @@ struct MatrixTests {
       case .before:
         #expect(
           cell.verdict.hasPrefix("bug reproduces: ") || cell.verdict.hasPrefix("old behaviour: ")
-            || cell.verdict.hasPrefix("not reachable here: "))
+            || cell.verdict.hasPrefix("not shown by the model here: "))
       case .after:
         #expect(
           cell.verdict.hasPrefix("fixed: ") || cell.verdict.hasPrefix("applied: ")
-            || cell.verdict.hasPrefix("not reachable here: "))
+            || cell.verdict.hasPrefix("not shown by the model here: "))
       }
       if cell.state != .absent { #expect(!cell.scenarios.isEmpty) }
     }

@@ -73,7 +73,22 @@ struct ReviewTests {
       ))
     #expect(text.contains("conflict: null-handle-pages-backup, applied on 7.1.y, changes the same functions"))
     #expect(!text.contains("only native-order-backup adds"), "a generic line is not a prerequisite")
-    #expect(text.contains("partial-series risk: a sibling is not merged"))
+    #expect(text.contains("partial-series risk: the series is not merged"))
+    #expect(text.contains("1/2 \"mm/shmem: add shmem_insert_folio()\": not merged."))
+  }
+
+  /// Native order's pre-image holds lines that among the known patches only the unmerged
+  /// zero-copy patch adds: that cannot be where 7.1.y got them, so the note calls it an
+  /// unknown prerequisite instead of demanding zero-copy; and a patch already applied has no
+  /// conflicts to report.
+  @Test("no false prerequisite from an unmerged patch, no conflicts for an applied one")
+  func noFalseAnswers() throws {
+    let onto70 = try note("native-order-backup", onto: "7.0.y")
+    #expect(onto70.contains("among the known patches only the unmerged zero-copy-insert-folio adds"))
+    #expect(!onto70.contains("not on 7.0.y: gfp-retry-mayfail-readback, zero-copy"))
+    let onto71 = try note("native-order-backup", onto: "7.1.y")
+    #expect(onto71.contains("already applied on 7.1.y"))
+    #expect(!onto71.contains("conflict:"))
   }
 
   @Test("a patch already applied, and one whose code is absent")

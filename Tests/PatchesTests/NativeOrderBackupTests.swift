@@ -121,9 +121,8 @@ struct NativeOrderBackupTests {
     #expect(audit.leakedPages.isEmpty && audit.swapSlotsInUse == 0)
   }
 
-  /// The common case: every page backed up and restored intact at every order, with and
-  /// without writeback; native order frees one block per block, the v14 loop one page per
-  /// page.
+  /// No change in the common case: both variants back up and restore every page intact at
+  /// every order, with and without writeback, with the same copies and accounting.
   @Test("Round trip at every order", arguments: [0, 1, 4, 9], [false, true])
   func roundTrip(order: Int, writeback: Bool) throws {
     for variant in Variant.allCases {

@@ -50,7 +50,11 @@ struct StableTreesTests {
       let bo = try rig.filledBO(pages: 4)
       _ = try rig.interruptAndResumeRestore(bo)
       let audit = try rig.teardown([bo])
-      #expect(audit.isClean == has.contains("drop-restore-after-restore"), "\(audit)")
+      if has.contains("drop-restore-after-restore") {
+        #expect(audit.isClean, "\(audit)")
+      } else {
+        #expect(audit.leakedPages == ["kmalloc: ttm_pool_tt_restore": 1], "\(audit)")
+      }
     }
 
     // Backup of an order-4 block in memory fragmented everywhere else.

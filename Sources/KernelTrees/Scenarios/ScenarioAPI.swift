@@ -140,7 +140,7 @@ public enum ScenarioLibrary {
     }
     if let blocker = scenario.unreachableWith.first(where: tree.stack.contains) {
       return ScenarioResult(
-        scenario: scenario, match: .notApplicable("\(blocker) makes its setup unreachable"),
+        scenario: scenario, match: .notApplicable("its setup needs a state \(blocker) removes"),
         observed: "not run: \(blocker) is in the tree")
     }
     return ScenarioRunner(scenario, tree: tree).run()
