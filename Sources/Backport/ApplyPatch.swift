@@ -57,3 +57,49 @@ extension FileDiff {
     return result.joined(separator: "\n") + (result.isEmpty ? "" : "\n")
   }
 }
+
+/// How one hunk fits a file version other than its pre-image, the way `git apply --check`
+/// and `patch --dry-run` would judge it (an offset search, no fuzz), plus the case those
+/// tools call "reversed or previously applied".
+public enum HunkFit: Hashable, Sendable {
+  /// Its context and removed lines are in the file, `offset` lines from where the header
+  /// says.
+  case applies(offset: Int)
+  /// Its context and added lines are there instead (compared with whitespace collapsed, so a
+  /// condition wrapped differently still counts): the change is already in the file.
+  case alreadyPresent
+  /// Neither.
+  case doesNotApply
+}
+
+extension Hunk {
+  /// The header, `@@ -a,b +c,d @@`.
+  public var header: String { "@@ -\(oldStart),\(oldCount) +\(newStart),\(newCount) @@" }
+
+  /// Whether the hunk adds or removes anything.
+  public var changes: Bool { lines.contains { $0.kind == .added || $0.kind == .removed } }
+
+  /// How the hunk fits `text`: the nearest exact match of its old side, else whether its new
+  /// side is already there.
+  public func fit(in text: String) -> HunkFit {
+    let target = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let old = lines.filter { $0.kind == .context || $0.kind == .removed }.map(\.text)
+    let new = lines.filter { $0.kind == .context || $0.kind == .added }.map(\.text)
+    let expected = max(oldStart - 1, 0)
+    var best: Int?
+    if !old.isEmpty && old.count <= target.count {
+      for p in 0...(target.count - old.count) where target[p] == old[0] && Array(target[p..<(p + old.count)]) == old {
+        if best.map({ abs(p - expected) < abs($0 - expected) }) ?? true { best = p }
+      }
+    }
+    if let best { return .applies(offset: best - expected) }
+    func collapse(_ lines: [String]) -> String {
+      lines.map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }.filter { !$0.isEmpty }
+        .joined(separator: " ")
+    }
+    let newText = collapse(new)
+    // Padded, so that a match starts and ends at whole words.
+    if !newText.isEmpty && " \(collapse(target)) ".contains(" \(newText) ") { return .alreadyPresent }
+    return .doesNotApply
+  }
+}

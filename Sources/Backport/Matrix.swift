@@ -146,7 +146,10 @@ public enum RegressionMatrix {
 
   /// A Markdown table (one row per branch, one column per patch) with footnotes for the
   /// unverified facts and a legend.
-  public static func markdown(_ rows: [MatrixRow]) -> String {
+  /// `branches` and `scenarios` name where the states and the scenarios came from.
+  public static func markdown(
+    _ rows: [MatrixRow], branches: String = "fixtures/stable-branches.json", scenarios: String = "fixtures/scenarios"
+  ) -> String {
     let slugs = rows.first?.cells.map(\.patch) ?? []
     var notes: [String] = []
     var out = [
@@ -168,7 +171,7 @@ public enum RegressionMatrix {
     }
     out.append("")
     out.append(
-      "State from fixtures/stable-branches.json: absent (the code the patch changes is not there), before (there, unpatched), after (applied). Verdict from running the patch's scenarios (fixtures/scenarios) on the branch's tree."
+      "State from \(branches): absent (the code the patch changes is not there), before (there, unpatched), after (applied). Verdict from running the patch's scenarios (\(scenarios)) on the branch's tree."
     )
     if !notes.isEmpty {
       out.append("")
@@ -187,65 +190,220 @@ public enum RegressionMatrix {
     return String(decoding: try encoder.encode(Output(branches: rows)), as: UTF8.self)
   }
 
-  /// `branch,status,patch,state,confidence,verdict`, one line per cell, RFC 4180 quoting.
+  /// `branch,status,patch,state,confidence,reason,verdict`, one line per cell, RFC 4180
+  /// quoting; `reason` is empty for a verified fact.
   public static func csv(_ rows: [MatrixRow]) -> String {
-    func field(_ s: String) -> String {
-      s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
-    var out = ["branch,status,patch,state,confidence,verdict"]
+    var out = ["branch,status,patch,state,confidence,reason,verdict"]
     for row in rows {
       for c in row.cells {
         out.append(
-          [row.name, row.status, c.patch, c.state.rawValue, c.confidence, c.verdict].map(field).joined(separator: ","))
+          [row.name, row.status, c.patch, c.state.rawValue, c.confidence, c.reason ?? "", c.verdict].map(csvField)
+            .joined(separator: ","))
       }
     }
     return out.joined(separator: "\n")
   }
 
   /// What changed since a previous `--format json` run, the way stable test reports say
-  /// "compared to": regressions (a cell that was fixed or applied and no longer is), fixes
-  /// (the reverse), and other changes.
-  public static func compare(_ rows: [MatrixRow], previous data: Data, path: String) throws -> String {
-    struct Input: Decodable { let branches: [MatrixRow] }
-    let old: Input
-    do {
-      old = try JSONDecoder().decode(Input.self, from: data)
-    } catch {
-      throw StableBranchError(description: "\(path): not a bo-repro matrix JSON file")
+  /// "compared to". `only` restricts the comparison to those branches (the rows `--branch`
+  /// picked), so that rows left out of this run are not reported as removed.
+  public static func compare(
+    _ rows: [MatrixRow], previous data: Data, path: String, only: Set<String>? = nil
+  ) throws -> MatrixComparison {
+    let old = try PreviousMatrix(data: data, path: path)
+    var before: [String: PreviousMatrix.Cell] = [:]
+    var order: [String] = []
+    for row in old.rows where only?.contains(row.name) ?? true {
+      for c in row.cells {
+        let key = "\(row.name) \(c.patch)"
+        if before.updateValue(c, forKey: key) == nil { order.append(key) }
+      }
     }
-    var before: [String: MatrixCell] = [:]
-    for row in old.branches { for c in row.cells { before["\(row.name) \(c.patch)"] = c } }
     func good(_ v: String) -> Bool { v.hasPrefix("fixed") || v.hasPrefix("applied") }
     func bad(_ v: String) -> Bool {
       ["bug reproduces", "old behaviour", "unexpected", "mixed"].contains { v.hasPrefix($0) }
     }
-    var regressions: [String] = []
-    var fixes: [String] = []
-    var changes: [String] = []
+    var changes: [MatrixComparison.Change] = []
+    var seen: Set<String> = []
     for row in rows {
       for c in row.cells {
         let key = "\(row.name) \(c.patch)"
+        seen.insert(key)
+        let now = MatrixComparison.Cell(state: c.state.rawValue, confidence: c.confidence, verdict: c.verdict)
         guard let prev = before[key] else {
-          changes.append("new: \(key): \(c.state) · \(c.verdict)")
+          changes.append(.init(kind: .new, branch: row.name, patch: c.patch, previous: nil, current: now))
           continue
         }
-        guard prev.verdict != c.verdict || prev.state != c.state else { continue }
-        let line = "\(key): \(prev.state) · \(prev.verdict) -> \(c.state) · \(c.verdict)"
-        if good(prev.verdict) && bad(c.verdict) {
-          regressions.append(line)
-        } else if bad(prev.verdict) && good(c.verdict) {
-          fixes.append(line)
-        } else {
-          changes.append(line)
-        }
+        let then = MatrixComparison.Cell(state: prev.state, confidence: prev.confidence, verdict: prev.verdict)
+        guard then != now else { continue }
+        let kind: MatrixComparison.Kind =
+          if good(prev.verdict) && bad(c.verdict) {
+            .regression
+          } else if bad(prev.verdict) && good(c.verdict) {
+            .fix
+          } else {
+            .changed
+          }
+        changes.append(.init(kind: kind, branch: row.name, patch: c.patch, previous: then, current: now))
       }
     }
+    for key in order where !seen.contains(key) {
+      let c = before[key]!
+      let branch = String(key.prefix { $0 != " " })
+      changes.append(
+        .init(
+          kind: .removed, branch: branch, patch: c.patch,
+          previous: .init(state: c.state, confidence: c.confidence, verdict: c.verdict), current: nil))
+    }
+    return MatrixComparison(comparedTo: path, changes: changes)
+  }
+}
+
+/// The differences between a matrix run and a previous `--format json` run.
+public struct MatrixComparison: Hashable, Encodable, Sendable {
+  /// How a cell changed.
+  public enum Kind: String, Hashable, Encodable, Sendable {
+    /// Fixed or applied before, a bug or an unexpected outcome now.
+    case regression
+    /// The reverse.
+    case fix
+    /// Any other change of state, confidence or verdict.
+    case changed
+    /// A cell the previous run did not have.
+    case new
+    /// A cell the previous run had and this one does not.
+    case removed
+  }
+
+  /// A cell's state, confidence and verdict.
+  public struct Cell: Hashable, Encodable, Sendable {
+    public let state: String
+    /// `nil` when the previous file did not say.
+    public let confidence: String?
+    public let verdict: String
+
+    var text: String { "\(state) · \(verdict)" + (confidence == "unverified" ? " (unverified)" : "") }
+  }
+
+  public struct Change: Hashable, Encodable, Sendable {
+    public let kind: Kind
+    public let branch: String
+    public let patch: String
+    public let previous: Cell?
+    public let current: Cell?
+  }
+
+  /// The previous file, as given.
+  public let comparedTo: String
+  public let changes: [Change]
+
+  public var regressions: Int { changes.filter { $0.kind == .regression }.count }
+  public var fixes: Int { changes.filter { $0.kind == .fix }.count }
+
+  /// `compared to FILE: ...` and one line per change, regressions first.
+  public var text: String {
+    let other = changes.count - regressions - fixes
     var out = [
-      "compared to \(path): \(regressions.count) regression(s), \(fixes.count) fix(es), \(changes.count) other change(s)"
+      "compared to \(comparedTo): \(regressions) regression(s), \(fixes) fix(es), \(other) other change(s)"
     ]
-    out += regressions.map { "REGRESSION \($0)" }
-    out += fixes.map { "FIXED      \($0)" }
-    out += changes.map { "CHANGED    \($0)" }
+    let labels: [(Kind, String)] = [
+      (.regression, "REGRESSION"), (.fix, "FIXED     "), (.changed, "CHANGED   "), (.new, "NEW       "),
+      (.removed, "REMOVED   "),
+    ]
+    for (kind, label) in labels {
+      for c in changes where c.kind == kind {
+        let from = c.previous.map(\.text) ?? "-"
+        let to = c.current.map(\.text) ?? "-"
+        out.append("\(label) \(c.branch) \(c.patch): \(from) -> \(to)")
+      }
+    }
     return out.joined(separator: "\n")
   }
+
+  /// `{"comparedTo", "regressions", "fixes", "changes": [{"kind", "branch", "patch",
+  /// "previous"?, "current"?}]}`.
+  public func json() throws -> String {
+    struct Output: Encodable {
+      let comparedTo: String
+      let regressions: Int
+      let fixes: Int
+      let changes: [Change]
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let output = Output(comparedTo: comparedTo, regressions: regressions, fixes: fixes, changes: changes)
+    return String(decoding: try encoder.encode(output), as: UTF8.self)
+  }
+
+  /// `kind,branch,patch,previous,current`, RFC 4180 quoting.
+  public var csv: String {
+    var out = ["kind,branch,patch,previous,current"]
+    for c in changes {
+      out.append(
+        [c.kind.rawValue, c.branch, c.patch, c.previous?.text ?? "", c.current?.text ?? ""].map(csvField)
+          .joined(separator: ","))
+    }
+    return out.joined(separator: "\n")
+  }
+}
+
+/// A previous `--format json` matrix, read leniently: only what issue-level consumers rely on
+/// is required (each branch's `name`, each cell's `patch`, `state` and `verdict`); `status`,
+/// `confidence` and the rest may be missing. A missing or mistyped field is one error line
+/// naming its place.
+struct PreviousMatrix {
+  struct Cell {
+    let patch: String
+    let state: String
+    let confidence: String?
+    let verdict: String
+  }
+  struct Row {
+    let name: String
+    let cells: [Cell]
+  }
+  let rows: [Row]
+
+  init(data: Data, path: String) throws {
+    func fail(_ place: String, _ problem: String) -> StableBranchError {
+      StableBranchError(description: "\(path): \(place.isEmpty ? "" : place + ": ")\(problem)")
+    }
+    guard let root = try? JSONSerialization.jsonObject(with: data) else {
+      throw fail("", "not valid JSON (expected a 'matrix --format json' output)")
+    }
+    guard let top = root as? [String: Any], let list = top["branches"] else {
+      throw fail("", "missing key 'branches' (expected a 'matrix --format json' output)")
+    }
+    guard let branches = list as? [Any] else { throw fail("branches", "expected an array") }
+    func string(_ dict: [String: Any], _ key: String, _ place: String, required: Bool = true) throws -> String? {
+      guard let value = dict[key] else {
+        if required { throw fail(place, "missing key '\(key)'") }
+        return nil
+      }
+      guard let s = value as? String else { throw fail("\(place).\(key)", "expected a string") }
+      return s
+    }
+    rows = try branches.enumerated().map { i, entry in
+      let place = "branches[\(i)]"
+      guard let row = entry as? [String: Any] else { throw fail(place, "expected an object") }
+      let name = try string(row, "name", place)!
+      guard let cells = row["cells"] else { throw fail(place, "missing key 'cells'") }
+      guard let list = cells as? [Any] else { throw fail(place + ".cells", "expected an array") }
+      return Row(
+        name: name,
+        cells: try list.enumerated().map { j, entry in
+          let cplace = "\(place).cells[\(j)]"
+          guard let cell = entry as? [String: Any] else { throw fail(cplace, "expected an object") }
+          return Cell(
+            patch: try string(cell, "patch", cplace)!, state: try string(cell, "state", cplace)!,
+            confidence: try string(cell, "confidence", cplace, required: false),
+            verdict: try string(cell, "verdict", cplace)!)
+        })
+    }
+  }
+}
+
+/// An RFC 4180 field: quoted when it holds a comma, a quote or a newline.
+func csvField(_ s: String) -> String {
+  s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
 }

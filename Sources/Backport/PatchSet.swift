@@ -30,6 +30,15 @@ public struct PatchSet: Sendable {
   /// The patch with `slug`, if present.
   public func patch(_ slug: String) -> PatchFile? { patches.first { $0.slug == slug } }
 
+  /// The patch of this set that `file` is, whatever its file name: the one with the same
+  /// slug, else the one whose `index` lines (path, pre-image and post-image blob of every
+  /// file) are the same, else the one with the same subject.
+  public func recognise(_ file: PatchFile) -> PatchFile? {
+    if let same = patch(file.slug) { return same }
+    func blobs(_ p: PatchFile) -> Set<String> { Set(p.files.map { "\($0.path) \($0.oldBlob) \($0.newBlob)" }) }
+    return patches.first { blobs($0) == blobs(file) } ?? patches.first { $0.subject == file.subject }
+  }
+
   /// Finds the package's `patches/` directory: `explicit` if given, else `patches` in the
   /// current directory or the nearest parent that has one next to a `Package.swift`.
   public static func locate(explicit: String? = nil) -> String {

@@ -18,12 +18,20 @@ public enum BackportReview {
   ///   the patch, and which change outcome.
   /// - The `swift test --filter` command that runs the proof.
   public static func note(
-    patch: PatchFile, onto branch: StableBranch, set: PatchSet, scenarios: [Scenario]
+    patch given: PatchFile, onto branch: StableBranch, set: PatchSet, scenarios: [Scenario]
   ) throws -> String {
-    let slug = patch.slug
+    // A file outside patches/ is recognised by its index lines (or subject) when it is one of
+    // the package's patches under another name; its own text is what is checked below.
+    let recognised = set.recognise(given)
+    let patch = given
+    let slug = recognised?.slug ?? given.slug
     let catalog = PatchCatalog.patch(slug)
-    let entry = branch.patch(slug)
-    var out = ["review: \(slug) (\"\(patch.subject)\") onto \(branch.name) [\(branch.status)]", ""]
+    let entry = recognised == nil ? nil : branch.patch(slug)
+    var out = ["review: \(slug) (\"\(patch.subject)\") onto \(branch.name) [\(branch.status)]"]
+    if let recognised, recognised.slug != given.slug {
+      out.append("(\(given.path) recognised as \(recognised.slug) by its index lines)")
+    }
+    out.append("")
 
     // The code.
     out.append("code:")
@@ -36,7 +44,8 @@ public enum BackportReview {
     case .before?:
       out.append("  present, patch not applied\(unverified(entry!.confidence)): \(entry!.evidence).")
     case nil:
-      out.append("  not in the branch fixture: a patch the package does not model.")
+      out.append(
+        "  not a patch this package models (no catalog entry, model or scenarios): only the text checks below apply.")
     }
 
     // Prerequisites from the texts.
@@ -62,6 +71,19 @@ public enum BackportReview {
     }
     let kernelFiles = ((set.directory as NSString).deletingLastPathComponent as NSString)
       .appendingPathComponent("fixtures/kernel-files")
+    for q in others where !prerequisites.contains(q.slug) {
+      guard let (path, count) = changesContained(q, inPreImageOf: patch, kernelFiles: kernelFiles) else { continue }
+      if case .notMerged? = PatchCatalog.patch(q.slug)?.status {
+        out.append(
+          "  \(path): the pre-image holds every line the unmerged \(q.slug) adds there (\(count)): an unknown upstream patch adding the same lines must come first."
+        )
+      } else {
+        out.append(
+          "  \(path): the pre-image holds every line \(q.slug) adds there (\(count)): it was written on \(q.slug), which comes first upstream."
+        )
+        prerequisites.append(q.slug)
+      }
+    }
     for q in others {
       let lines = linesOnlyAddedBy(q, neededBy: patch, kernelFiles: kernelFiles)
       guard let first = lines.first else { continue }
@@ -71,14 +93,14 @@ public enum BackportReview {
         out.append(
           "  context or removed lines (\(lines.count)) that among the known patches only the unmerged \(q.slug) adds, e.g. \"\(first)\": an unknown upstream patch adding the same lines must come first."
         )
-      } else {
+      } else if !prerequisites.contains(q.slug) {
         out.append(
           "  context or removed lines that only \(q.slug) adds (\(lines.count)), e.g. \"\(first)\": it must come first."
         )
         prerequisites.append(q.slug)
       }
     }
-    if let entry, entry.state == .before {
+    if entry?.state == .before || entry == nil {
       let missing = Set(prerequisites).filter { branch.patch($0)?.state != .after }.sorted()
       if !missing.isEmpty {
         out.append("  not on \(branch.name): \(missing.joined(separator: ", ")).")
@@ -86,31 +108,44 @@ public enum BackportReview {
       let touched = functions(patch)
       for q in others where branch.patch(q.slug)?.state == .after && !prerequisites.contains(q.slug) {
         let shared = touched.intersection(functions(q))
-        if !shared.isEmpty {
-          out.append(
-            "  conflict: \(q.slug), applied on \(branch.name), changes the same functions (by hunk context: \(shared.sorted().joined(separator: ", "))); the patch will not apply as is."
-          )
-        }
+        guard !shared.isEmpty else { continue }
+        let fits = hunkFits(patch, against: q, kernelFiles: kernelFiles)
+        let clean = !fits.isEmpty && fits.allSatisfy { if case .applies = $0.fit { true } else { false } }
+        out.append(
+          "  conflict: \(q.slug), applied on \(branch.name), changes the same functions (by hunk context: \(shared.sorted().joined(separator: ", ")))"
+            + (fits.isEmpty
+              ? "; the patch may not apply as is."
+              : clean ? "; every hunk still applies to its post-image." : "; the patch will not apply as is."))
+        out += describe(fits, q: q)
       }
     }
 
     // The series.
     out.append("")
     out.append("series:")
+    var neededSiblings: [String] = []
     if let series = catalog?.series {
       out.append("  \(series.position) of \"\(series.title)\".")
       let unmerged: Bool
       if case .notMerged? = catalog?.status { unmerged = true } else { unmerged = false }
       for sibling in series.siblings {
         let state = sibling.commit.map { "merged as \($0.prefix(12))" } ?? (unmerged ? "not merged" : "commit unknown")
-        out.append("  \(sibling.position) \"\(sibling.subject)\": \(state).")
+        out.append(
+          "  \(sibling.position) \"\(sibling.subject)\": \(state); \(sibling.role) (\(sibling.needed ? "needed" : "not needed") for the behaviour modelled here)."
+        )
       }
+      neededSiblings = series.siblings.filter(\.needed).map(\.position)
       if unmerged {
         out.append(
           "  partial-series risk: the series is not merged; this patch needs what its siblings add and cannot go alone."
         )
+      } else if neededSiblings.isEmpty {
+        out.append(
+          "  partial-series risk: low; no sibling is needed for the behaviour modelled here (see each above).")
       } else {
-        out.append("  partial-series risk: check that the siblings it relies on are on \(branch.name) too.")
+        out.append(
+          "  partial-series risk: alone, \(series.position) changes no modelled behaviour; it needs \(neededSiblings.joined(separator: ", ")). Backport them with it, or check that \(branch.name) has them."
+        )
       }
     } else {
       out.append("  a single patch.")
@@ -118,51 +153,163 @@ public enum BackportReview {
 
     // Behaviour.
     out.append("")
-    out.append("behaviour on \(branch.name):")
-    let mine = scenarios.filter { $0.patch == slug }
-    if let entry, entry.state == .before, let model = PatchModels.model(slug) {
+    out.append(
+      neededSiblings.isEmpty
+        ? "behaviour on \(branch.name):"
+        : "behaviour on \(branch.name), with the siblings it needs (\(neededSiblings.joined(separator: ", "))):")
+    let mine = recognised == nil ? [] : scenarios.filter { $0.patch == slug }
+    if let entry, entry.state == .before, PatchModels.model(slug) != nil {
       let base = branch.tree
-      let patched = try? KernelTree(base: branch.name, stack: base.stack + [slug])
-      if patched == nil || !base.hasCode(of: model) {
-        out.append("  the model cannot compose \(branch.name) + \(slug).")
-      } else {
+      let patched = Result { try KernelTree(base: branch.name, stack: base.stack + [slug]) }
+      switch patched {
+      case .failure(let error):
+        out.append("  the model cannot compose \(branch.name) + \(slug): \(error).")
+      case .success(let patched):
         if out.contains(where: { $0.hasPrefix("  conflict: ") }) {
           out.append(
             "  (with the conflicts above, the composed tree runs the later patch's version of the shared code, so the outcome may not change)"
           )
         }
         for s in mine {
-          let now = try ScenarioLibrary.run(s, on: base)
-          let then = try ScenarioLibrary.run(s, on: patched!)
-          let name = (s.file as NSString).lastPathComponent
-          switch s.kind {
-          case .delta:
-            let changes = now.match == .before && then.match == .after
-            out.append(
-              "  \(changes ? "changes" : "CHECK  ") \(name): \(s.title): \(s.beforeHeadline) -> \(s.afterHeadline)"
-                + (changes
-                  ? ""
-                  : " (observed \(RegressionMatrix.describe(now.match)) -> \(RegressionMatrix.describe(then.match)))"))
-          case .noChange:
-            let same = now.match == .both && then.match == .both
-            out.append("  \(same ? "same   " : "CHECK  ") \(name): \(s.title)")
-          }
+          out.append(try behaviourLine(s, base: base, patched: patched))
         }
       }
     } else {
-      out.append("  nothing to run: the patch is \(entry?.state.rawValue ?? "not modelled") on \(branch.name).")
+      let why =
+        switch entry?.state {
+        case .after?: "it is already applied on \(branch.name)"
+        case .absent?: "the code it changes is absent from \(branch.name)"
+        default: "the package has no model of it"
+        }
+      out.append("  nothing to run: \(why).")
     }
 
     // The proof.
     out.append("")
     out.append("proof:")
-    if let model = PatchModels.model(slug) {
+    if let model = PatchModels.model(slug), recognised != nil {
       out.append("  swift test --filter \(String(describing: model))Tests")
     }
-    out.append(
-      "  swift run bo-repro run "
-        + mine.map { "fixtures/scenarios/" + ($0.file as NSString).lastPathComponent }.joined(separator: " "))
+    if mine.isEmpty {
+      if recognised == nil { out.append("  none: no model or scenario covers this patch.") }
+    } else {
+      out.append(
+        "  swift run bo-repro run "
+          + mine.map { "fixtures/scenarios/" + ($0.file as NSString).lastPathComponent }.joined(separator: " "))
+    }
     return out.joined(separator: "\n")
+  }
+
+  /// One scenario run on the branch's tree without and with the patch.
+  static func behaviourLine(_ s: Scenario, base: KernelTree, patched: KernelTree) throws -> String {
+    let now = try ScenarioLibrary.run(s, on: base)
+    let then = try ScenarioLibrary.run(s, on: patched)
+    let name = (s.file as NSString).lastPathComponent
+    switch s.kind {
+    case .delta:
+      let changes = now.match == .before && then.match == .after
+      return "  \(changes ? "changes" : "CHECK  ") \(name): \(s.title): \(s.beforeHeadline) -> \(s.afterHeadline)"
+        + (changes
+          ? ""
+          : " (observed \(RegressionMatrix.describe(now.match)) -> \(RegressionMatrix.describe(then.match)))")
+    case .noChange:
+      let same = now.match == .both && then.match == .both
+      return "  \(same ? "same   " : "CHECK  ") \(name): \(s.title)"
+    }
+  }
+
+  /// How each changing hunk of `patch` fits `q`'s post-image of the same file, for the files
+  /// both change whose post-image `fixtures/kernel-files` holds.
+  static func hunkFits(_ patch: PatchFile, against q: PatchFile, kernelFiles: String) -> [(
+    file: String, blob: String, hunk: Hunk, fit: HunkFit
+  )] {
+    var fits: [(file: String, blob: String, hunk: Hunk, fit: HunkFit)] = []
+    for f in patch.files where !f.isNewFile {
+      guard let qf = q.files.first(where: { $0.path == f.path }),
+        let text = kernelFile(f.path, qf.newBlob, in: kernelFiles)
+      else { continue }
+      for h in f.hunks where h.changes {
+        fits.append((f.path, qf.newBlob, h, h.fit(in: text)))
+      }
+    }
+    return fits
+  }
+
+  /// The lines of a conflict note: per file, which hunks are already present (with the first
+  /// line they add), which apply and at what offset, and which do not.
+  static func describe(_ fits: [(file: String, blob: String, hunk: Hunk, fit: HunkFit)], q: PatchFile) -> [String] {
+    var out: [String] = []
+    var files: [String] = []
+    for f in fits where !files.contains(f.file) { files.append(f.file) }
+    for file in files {
+      let these = fits.filter { $0.file == file }
+      let name = (file as NSString).lastPathComponent
+      var applies: [String] = []
+      var failing: [String] = []
+      for f in these {
+        let where_ = f.hunk.section.firstMatch(of: /([A-Za-z_][A-Za-z0-9_]*)\(/).map { " (\($0.1))" } ?? ""
+        switch f.fit {
+        case .applies(let offset):
+          applies.append(offset == 0 ? "\(f.hunk.header)" : "\(f.hunk.header) at \(offset > 0 ? "+" : "")\(offset)")
+        case .alreadyPresent:
+          let first =
+            f.hunk.lines.first { $0.kind == .added && !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }?
+            .text.trimmingCharacters(in: .whitespaces) ?? ""
+          out.append(
+            "    \(name)@\(f.blob.prefix(12)) (\(q.slug)'s post-image): hunk \(f.hunk.header)\(where_) is already present there (\"\(first)\"): drop it from the backport."
+          )
+        case .doesNotApply:
+          failing.append("\(f.hunk.header)\(where_)")
+        }
+      }
+      if !failing.isEmpty {
+        out.append(
+          "    \(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s post-image): \(failing.count) hunk(s) do not apply: \(failing.joined(separator: ", "))."
+        )
+      }
+      if !applies.isEmpty {
+        out.append(
+          "    \(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s post-image): \(applies.count) hunk(s) apply: \(applies.joined(separator: ", "))."
+        )
+      }
+    }
+    return out
+  }
+
+  /// `fixtures/kernel-files/NAME@BLOB12`, if there.
+  static func kernelFile(_ path: String, _ blob: String, in kernelFiles: String) -> String? {
+    try? String(
+      contentsOfFile: "\(kernelFiles)/\((path as NSString).lastPathComponent)@\(blob.prefix(12))", encoding: .utf8)
+  }
+
+  /// Whether `patch`'s pre-image of some file holds every significant line `q` adds to that
+  /// file (at least three, none of them already in `q`'s own pre-image or context): then
+  /// `patch` was written on a tree that carries `q`. Returns the file and the line count.
+  static func changesContained(_ q: PatchFile, inPreImageOf patch: PatchFile, kernelFiles: String) -> (
+    String, Int
+  )? {
+    func significant(_ s: String) -> Bool { s.trimmingCharacters(in: .whitespaces).count >= 16 }
+    for f in patch.files where !f.isNewFile {
+      guard let qf = q.files.first(where: { $0.path == f.path }), !qf.isNewFile,
+        let pre = kernelFile(f.path, f.oldBlob, in: kernelFiles)
+      else { continue }
+      var existing = Set(
+        qf.hunks.flatMap { $0.lines.filter { $0.kind != .added }.map { $0.text.trimmingCharacters(in: .whitespaces) } })
+      if let qPre = kernelFile(f.path, qf.oldBlob, in: kernelFiles) {
+        existing.formUnion(qPre.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+      }
+      let adds = Set(
+        qf.hunks.flatMap {
+          $0.lines.filter { $0.kind == .added && significant($0.text) }.map {
+            $0.text.trimmingCharacters(in: .whitespaces)
+          }
+        }
+      ).subtracting(existing)
+      guard adds.count >= 3 else { continue }
+      let lines = Set(pre.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+      if adds.isSubset(of: lines) { return (f.path, adds.count) }
+    }
+    return nil
   }
 
   static func unverified(_ c: Confidence) -> String {

@@ -85,7 +85,12 @@ public struct StableBranchSet: Sendable {
   /// Reads and checks the file: its shape (no unknown keys, the right types), that every
   /// branch is listed once and names every catalog patch exactly once with a known state, that
   /// an unverified fact gives its reason, and that no state contradicts a prerequisite (a patch
-  /// applied, or its code present, where the code it changes is not).
+  /// applied, or its code present, where the code it changes is not) or another applied patch
+  /// that rewrites the same code another way (``PatchModel/excludes``).
+  ///
+  /// The prerequisites the patch texts imply (a pre-image that is another patch's post-image)
+  /// are not enforced: stable backports are adapted, and 7.1.y carries native order without
+  /// "Drop tt->restore", whose lines native order's posted pre-image contains.
   public init(contentsOf path: String) throws {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw StableBranchError(description: "\(path): cannot read the file")
@@ -133,6 +138,7 @@ public struct StableBranchSet: Sendable {
 
     let top = try object(root, "", keys: ["description", "branches"], required: ["branches"])
     guard let list = top["branches"] as? [Any] else { throw fail("branches", "expected an array") }
+    guard !list.isEmpty else { throw fail("branches", "no branches") }
     let slugs = PatchCatalog.all.map(\.slug)
     var seen: Set<String> = []
     var branches: [StableBranch] = []
@@ -196,6 +202,12 @@ public struct StableBranchSet: Sendable {
               "\(bplace).patches.\(p.patch).state",
               "'absent' contradicts '\(required)' being 'after': the code it changes is there")
           }
+        }
+        for other in model.excludes
+        where p.state == .after && patches.first(where: { $0.patch == other })?.state == .after {
+          throw fail(
+            "\(bplace).patches.\(p.patch).state",
+            "'after' contradicts '\(other)' being 'after': both rewrite the same code in different ways")
         }
       }
       branches.append(StableBranch(name: name, status: status, patches: patches))

@@ -35,6 +35,8 @@ public enum KernelTreeError: Error, Hashable, Sendable, CustomStringConvertible 
   case duplicatePatch(String)
   /// `patch` changes code that `missing` adds, and `missing` is not earlier in the stack.
   case missingPrerequisite(patch: String, missing: String)
+  /// `patch` and `other` rewrite the same code in different ways (``PatchModel/excludes``).
+  case exclusive(patch: String, other: String)
 
   public var description: String {
     switch self {
@@ -43,6 +45,8 @@ public enum KernelTreeError: Error, Hashable, Sendable, CustomStringConvertible 
     case .duplicatePatch(let slug): "patch '\(slug)' appears twice in the stack"
     case .missingPrerequisite(let patch, let missing):
       "'\(patch)' changes code that '\(missing)' adds, so '\(missing)' must come before it in the stack"
+    case .exclusive(let patch, let other):
+      "'\(patch)' and '\(other)' rewrite the same code in different ways; the model has no tree with both"
     }
   }
 }
@@ -67,12 +71,22 @@ public struct KernelTree: Sendable, CustomStringConvertible {
 
   /// Composes a tree, or throws ``KernelTreeError`` for a stack that cannot exist.
   public init(base: String = "mainline", stack: [String]) throws {
+    try self.init(base: base, stack: stack, showingBefore: nil)
+  }
+
+  /// `showingBefore`, when not in the stack, installs its Before side after every other
+  /// unapplied patch's, so that the tree runs that patch's own pre-image code even where an
+  /// earlier unapplied patch changes the same seam (``pair(_:_:)``).
+  init(base: String, stack: [String], showingBefore: (any PatchModel.Type)?) throws {
     var seen: Set<String> = []
     for slug in stack {
       guard let model = PatchModels.model(slug) else { throw KernelTreeError.unknownPatch(slug) }
       guard seen.insert(slug).inserted else { throw KernelTreeError.duplicatePatch(slug) }
       for required in model.requires where !seen.contains(required) {
         throw KernelTreeError.missingPrerequisite(patch: slug, missing: required)
+      }
+      if let other = model.excludes.first(where: seen.contains) {
+        throw KernelTreeError.exclusive(patch: other, other: slug)
       }
     }
     var functions = KernelFunctions()
@@ -85,6 +99,9 @@ public struct KernelTree: Sendable, CustomStringConvertible {
       !seen.contains($0.patch.slug) && $0.requires.allSatisfy(seen.contains)
     }
     for model in befores { model.install(.before, into: &functions) }
+    if let shown = showingBefore, !seen.contains(shown.patch.slug) {
+      shown.install(.before, into: &functions)
+    }
     for model in PatchModels.all where seen.contains(model.patch.slug) {
       model.install(.after, into: &functions)
     }
@@ -93,18 +110,23 @@ public struct KernelTree: Sendable, CustomStringConvertible {
     self.kernelFunctions = functions
   }
 
-  /// The tree that shows `variant` of `model`: its prerequisites (transitively, in upstream
-  /// order), plus the patch itself for `.after`.
+  /// The tree that shows `variant` of `model`: its prerequisites and the patches its
+  /// pre-image carries (``PatchModel/writtenOn``), transitively, in upstream order, plus the
+  /// patch itself for `.after`. For `.before` the patch's own Before side is installed last
+  /// among the unapplied patches', so the tree runs its pre-image code, not an earlier
+  /// patch's version of the same seam.
   public static func pair(_ model: any PatchModel.Type, _ variant: Variant) -> KernelTree {
-    var stack: [String] = []
+    var wanted: Set<String> = []
     func add(_ m: any PatchModel.Type) {
-      for slug in m.requires where !stack.contains(slug) { add(PatchModels.model(slug)!) }
-      if !stack.contains(m.patch.slug) { stack.append(m.patch.slug) }
+      guard wanted.insert(m.patch.slug).inserted else { return }
+      for slug in m.requires { add(PatchModels.model(slug)!) }
     }
-    for slug in model.requires { add(PatchModels.model(slug)!) }
-    if variant == .after { stack.append(model.patch.slug) }
-    // The prerequisites of a modelled patch are modelled patches, so this cannot fail.
-    return try! KernelTree(stack: stack)
+    for slug in model.requires + model.writtenOn { add(PatchModels.model(slug)!) }
+    if variant == .after { wanted.insert(model.patch.slug) }
+    let stack = PatchModels.all.map { $0.patch.slug }.filter(wanted.contains)
+    // The prerequisites of a modelled patch are modelled patches, in upstream order before
+    // it, so this cannot fail.
+    return try! KernelTree(base: "mainline", stack: stack, showingBefore: variant == .before ? model : nil)
   }
 
   /// Whether the tree carries the code `model` changes.

@@ -31,6 +31,19 @@ public struct SeriesSibling: Hashable, Codable, Sendable {
   public let subject: String
   /// The upstream commit, if merged.
   public let commit: String?
+  /// What the sibling does for this patch, from its subject and the reference facts.
+  public let role: String
+  /// Whether the behaviour this package models for the patch needs the sibling: without it
+  /// a backport does not build, or changes nothing.
+  public let needed: Bool
+
+  public init(position: String, subject: String, commit: String?, role: String, needed: Bool) {
+    self.position = position
+    self.subject = subject
+    self.commit = commit
+    self.role = role
+    self.needed = needed
+  }
 }
 
 /// The series a patch belongs to.
@@ -88,20 +101,33 @@ public enum PatchCatalog {
         SeriesSibling(
           position: "1/8",
           subject: "drm/ttm: Balance ttm_resource_cursor_init() and ttm_resource_cursor_fini()",
-          commit: nil),
+          commit: nil, role: "a resource-cursor fix, unrelated to the backup code", needed: false),
         SeriesSibling(
           position: "3/8", subject: "drm/ttm/pool, drm/ttm/tt: Provide a helper to shrink pages",
-          commit: "b63d715b8090"),
+          commit: "b63d715b8090",
+          role:
+            "adds ttm_pool_backup(), ttm_tt_backup() and the resumable restore, the only callers of this patch's ttm_backup.c: without it 2/8 adds code nothing calls",
+          needed: true),
         SeriesSibling(
           position: "4/8", subject: "drm/ttm: Use fault-injection to test error paths",
-          commit: "8ae875f64118"),
+          commit: "8ae875f64118", role: "adds backup_fault_inject, which the fault sweep fires; test-only",
+          needed: false),
         SeriesSibling(
           position: "5/8", subject: "drm/ttm: Add a macro to perform LRU iteration",
-          commit: "f3bcfd04a52f"),
-        SeriesSibling(position: "6/8", subject: "drm/ttm: Add helpers for shrinking", commit: "70d645deac98"),
-        SeriesSibling(position: "7/8", subject: "drm/xe: Add a shrinker for xe bos", commit: "00c8efc3180f"),
+          commit: "f3bcfd04a52f",
+          role: "the LRU walk (ttm_bo_lru_for_each_reserved_guarded) the xe shrinker of 7/8 uses", needed: true),
         SeriesSibling(
-          position: "8/8", subject: "drm/xe: Increase the XE_PL_TT watermark", commit: "d2d5f6d57884"),
+          position: "6/8", subject: "drm/ttm: Add helpers for shrinking", commit: "70d645deac98",
+          role: "ttm_bo_shrink() and friends, through which a driver's shrinker reaches ttm_tt_backup()",
+          needed: true),
+        SeriesSibling(
+          position: "7/8", subject: "drm/xe: Add a shrinker for xe bos", commit: "00c8efc3180f",
+          role:
+            "the first driver shrinker (the model's BO shrinker is in its style); without one reclaim never backs up",
+          needed: true),
+        SeriesSibling(
+          position: "8/8", subject: "drm/xe: Increase the XE_PL_TT watermark", commit: "d2d5f6d57884",
+          role: "an xe tuning change", needed: false),
       ]),
     files: [
       "drivers/gpu/drm/ttm/Makefile", "drivers/gpu/drm/ttm/ttm_backup.c",
@@ -125,10 +151,13 @@ public enum PatchCatalog {
         SeriesSibling(
           position: "1/3",
           subject: "drm/ttm: Don't spam the log on buffer object backing store allocation failure",
-          commit: "55fcf74cc2330580659426a57d1fa0125f7326b3"),
+          commit: "55fcf74cc2330580659426a57d1fa0125f7326b3",
+          role:
+            "adds __GFP_NOWARN to the tt page allocation under gfp_retry_mayfail; without it that allocation still warns when it fails (the model always has it), the readback this patch changes does not",
+          needed: false),
         SeriesSibling(
           position: "3/3", subject: "drm/ttm: Update the struct ttm_operation_ctx kerneldoc",
-          commit: "5f1d250a8fc4a4975b692e30229ad93a20c3778a"),
+          commit: "5f1d250a8fc4a4975b692e30229ad93a20c3778a", role: "kerneldoc only", needed: false),
       ]),
     files: [
       "drivers/gpu/drm/ttm/ttm_backup.c", "drivers/gpu/drm/ttm/ttm_pool.c",
@@ -147,7 +176,11 @@ public enum PatchCatalog {
     series: Series(
       title: "Insert instead of copy pages into shmem when shrinking", position: "2/2",
       siblings: [
-        SeriesSibling(position: "1/2", subject: "mm/shmem: add shmem_insert_folio()", commit: nil)
+        SeriesSibling(
+          position: "1/2", subject: "mm/shmem: add shmem_insert_folio()", commit: nil,
+          role:
+            "adds shmem_insert_folio(), which this patch's ttm_backup_insert_folio() calls: without it the patch does not build",
+          needed: true)
       ]),
     files: [
       "drivers/gpu/drm/ttm/ttm_backup.c", "drivers/gpu/drm/ttm/ttm_pool.c",

@@ -23,6 +23,20 @@ public protocol PatchModel: Sendable {
   /// Slugs of the patches whose code this one changes: they must be in a tree's stack
   /// before this patch, and without them the code this patch touches does not exist.
   static var requires: [String] { get }
+  /// Slugs of patches that rewrite the same code another way: a tree carries at most one
+  /// of them, since the model has no version of the code with both.
+  static var excludes: [String] { get }
+  /// Modelled patches, beyond ``requires``, that the code this patch was written against
+  /// already carries (its `index` pre-images say so). ``KernelTree/pair(_:_:)`` applies them,
+  /// so that the Before side runs on the code the patch's hunks were made against.
+  static var writtenOn: [String] { get }
   /// Installs the seams of `variant` into `functions`.
   static func install(_ variant: Variant, into functions: inout KernelFunctions)
+}
+
+extension PatchModel {
+  /// Most patches exclude none.
+  public static var excludes: [String] { [] }
+  /// Most patches' pre-images carry no modelled patch beyond their prerequisites.
+  public static var writtenOn: [String] { [] }
 }

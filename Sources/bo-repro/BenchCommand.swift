@@ -18,9 +18,9 @@ enum BenchCommand: Command {
 
   static func run(_ a: Arguments) throws {
     try a.allow(["--quick", "--max-order", "--format"])
-    let quick = a.options["--quick"] != nil
+    let quick = a["--quick"] != nil
     let maxOrder = try intOption(a, "--max-order", default: quick ? 14 : 20, in: 10...22)
-    let format = a.options["--format"] ?? "text"
+    let format = a["--format"] ?? "text"
     guard format == "text" || format == "json" else {
       throw UsageError(description: "unknown format '\(format)' (text or json)")
     }

@@ -32,17 +32,17 @@ func exploreMadvise(_ a: Arguments) throws {
   let bos = try intOption(a, "--bos", default: 3, in: MadviseExploration.bosRange)
   let depth = try intOption(a, "--depth", default: 8, in: MadviseExploration.depthRange)
   let variants: [Variant]
-  switch a.options["--variant"] ?? "both" {
+  switch a["--variant"] ?? "both" {
   case "before": variants = [.before]
   case "after": variants = [.after]
   case "both": variants = [.before, .after]
   case let other: throw UsageError(description: "unknown variant '\(other)' (before, after or both)")
   }
-  let format = a.options["--format"] ?? "text"
+  let format = a["--format"] ?? "text"
   guard format == "text" || format == "json" else {
     throw UsageError(description: "unknown format '\(format)' (text or json)")
   }
-  let listDebug: ListDebugConfig = a.options["--debug-list"] != nil ? .on5x : .off
+  let listDebug: ListDebugConfig = a["--debug-list"] != nil ? .on5x : .off
   let clock = ContinuousClock()
   var results: [MadviseExplorationResult] = []
   let elapsed = try clock.measure {

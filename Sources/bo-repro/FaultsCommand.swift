@@ -20,7 +20,7 @@ enum FaultsCommand: Command {
   static func run(_ a: Arguments) throws {
     try a.allow(["--format", "--max-runs"], positional: Int.max)
     let maxRuns = try intOption(a, "--max-runs", default: FaultSweep.maxRunsPerCell, in: 2...1_000_000)
-    let format = a.options["--format"] ?? "text"
+    let format = a["--format"] ?? "text"
     guard format == "text" || format == "json" else {
       throw UsageError(description: "unknown format '\(format)' (text or json)")
     }

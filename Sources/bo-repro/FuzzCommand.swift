@@ -20,8 +20,8 @@ enum FuzzCommand: Command {
     let seed = try intOption(a, "--seed", default: 1, in: 0...Int.max)
     let steps = try intOption(a, "--steps", default: 200, in: 1...100_000)
     let runs = try intOption(a, "--runs", default: 1, in: 1...10_000)
-    let set = try StableBranchSet(contentsOf: StableBranchSet.locate(explicit: a.options["--branches"]))
-    let name = a.options["--branch"] ?? "mainline"
+    let set = try StableBranchSet(contentsOf: StableBranchSet.locate(explicit: a["--branches"]))
+    let name = a["--branch"] ?? "mainline"
     guard let branch = set.branch(name) else {
       throw UsageError(
         description: "unknown branch '\(name)' (known: \(set.branches.map(\.name).joined(separator: ", ")))")

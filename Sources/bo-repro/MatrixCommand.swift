@@ -12,39 +12,55 @@ enum MatrixCommand: Command {
           patch's scenarios (fixtures/scenarios) on it, and print one row per branch and one
           column per patch: the state (absent, before, after), its confidence and the
           verdict of the runs. --branch picks rows (repeat or comma-separate); --compare
-          prints the regressions and fixes since a previous --format json run. Exits 1 if a
-          verdict disagrees with the state the fixture claims.
+          prints what changed since a previous --format json run (regressions, fixes, other
+          changes, new and removed cells), in the --format given. Exits 1 if a verdict
+          disagrees with the state the fixture claims.
     """
 
   static func run(_ a: Arguments) throws {
-    try a.allow(["--format", "--branch", "--compare", "--branches", "--scenarios"])
-    let format = a.options["--format"] ?? "markdown"
+    try a.allow(["--format", "--branch", "--compare", "--branches", "--scenarios"], repeatable: ["--branch"])
+    let format = a["--format"] ?? "markdown"
     guard ["markdown", "json", "csv"].contains(format) else {
       throw UsageError(description: "unknown format '\(format)' (markdown, json or csv)")
     }
-    let set = try StableBranchSet(contentsOf: StableBranchSet.locate(explicit: a.options["--branches"]))
+    let branchesFile = StableBranchSet.locate(explicit: a["--branches"])
+    let set = try StableBranchSet(contentsOf: branchesFile)
     var branches = set.branches
-    if let picked = a.options["--branch"] {
-      let names = picked.split(separator: ",").map(String.init)
+    let names = a.values("--branch").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map {
+      String($0)
+    }
+    if a["--branch"] != nil {
+      if names.contains("") { throw UsageError(description: "--branch needs a branch name, got an empty one") }
       for name in names where set.branch(name) == nil {
         throw UsageError(
           description: "unknown branch '\(name)' (known: \(set.branches.map(\.name).joined(separator: ", ")))")
       }
       branches = branches.filter { names.contains($0.name) }
     }
-    let scenarios = try ScenarioLibrary.load(directory: ScenarioLibrary.locate(explicit: a.options["--scenarios"]))
+    let scenarioDir = ScenarioLibrary.locate(explicit: a["--scenarios"])
+    let scenarios = try ScenarioLibrary.load(directory: scenarioDir)
     let rows = try RegressionMatrix.compute(branches: branches, scenarios: scenarios)
-    if let previous = a.options["--compare"] {
+    if let previous = a["--compare"] {
       guard let data = FileManager.default.contents(atPath: previous) else {
         throw StableBranchError(description: "\(previous): cannot read the file")
       }
-      print(try RegressionMatrix.compare(rows, previous: data, path: previous))
-      return
-    }
-    switch format {
-    case "json": print(try RegressionMatrix.json(rows))
-    case "csv": print(RegressionMatrix.csv(rows))
-    default: print(RegressionMatrix.markdown(rows))
+      let comparison = try RegressionMatrix.compare(
+        rows, previous: data, path: previous, only: a["--branch"] == nil ? nil : Set(names))
+      switch format {
+      case "json": print(try comparison.json())
+      case "csv": print(comparison.csv)
+      default: print(comparison.text)
+      }
+    } else {
+      switch format {
+      case "json": print(try RegressionMatrix.json(rows))
+      case "csv": print(RegressionMatrix.csv(rows))
+      default:
+        print(
+          RegressionMatrix.markdown(
+            rows, branches: a["--branches"] ?? "fixtures/stable-branches.json",
+            scenarios: a["--scenarios"] ?? "fixtures/scenarios"))
+      }
     }
     let mismatches = rows.flatMap { row in row.cells.filter { !$0.consistent }.map { "\(row.name) \($0.patch)" } }
     if !mismatches.isEmpty {

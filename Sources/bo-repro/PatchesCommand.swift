@@ -12,8 +12,8 @@ enum PatchesCommand: Command {
 
   static func run(_ a: Arguments) throws {
     try a.allow(["--dir", "--format"])
-    let set = try PatchSet(directory: PatchSet.locate(explicit: a.options["--dir"]))
-    switch a.options["--format"] ?? "text" {
+    let set = try PatchSet(directory: PatchSet.locate(explicit: a["--dir"]))
+    switch a["--format"] ?? "text" {
     case "text": print(PatchListing.text(set))
     case "json": print(try PatchListing.json(set))
     case let other: throw UsageError(description: "unknown format '\(other)' (text or json)")

@@ -20,10 +20,10 @@ enum ReviewCommand: Command {
     guard let target = a.positional.first else {
       throw UsageError(description: "review needs a patch: 'review PATCH --onto BRANCH'")
     }
-    guard let branchName = a.options["--onto"] else {
+    guard let branchName = a["--onto"] else {
       throw UsageError(description: "review needs --onto BRANCH")
     }
-    let set = try PatchSet(directory: PatchSet.locate(explicit: a.options["--dir"]))
+    let set = try PatchSet(directory: PatchSet.locate(explicit: a["--dir"]))
     let patch: PatchFile
     if let bySlug = set.patch(target) {
       patch = bySlug
@@ -34,12 +34,12 @@ enum ReviewCommand: Command {
       throw UsageError(
         description: "unknown patch '\(target)' (known: \(set.patches.map(\.slug).joined(separator: ", ")))")
     }
-    let branches = try StableBranchSet(contentsOf: StableBranchSet.locate(explicit: a.options["--branches"]))
+    let branches = try StableBranchSet(contentsOf: StableBranchSet.locate(explicit: a["--branches"]))
     guard let branch = branches.branch(branchName) else {
       throw UsageError(
         description: "unknown branch '\(branchName)' (known: \(branches.branches.map(\.name).joined(separator: ", ")))")
     }
-    let scenarios = try ScenarioLibrary.load(directory: ScenarioLibrary.locate(explicit: a.options["--scenarios"]))
+    let scenarios = try ScenarioLibrary.load(directory: ScenarioLibrary.locate(explicit: a["--scenarios"]))
     print(try BackportReview.note(patch: patch, onto: branch, set: set, scenarios: scenarios))
   }
 }

@@ -24,7 +24,7 @@ enum RunCommand: Command {
 
   static func run(_ a: Arguments) throws {
     try a.allow(["--format"], positional: Int.max)
-    let format = a.options["--format"] ?? "text"
+    let format = a["--format"] ?? "text"
     guard format == "text" || format == "json" else {
       throw UsageError(description: "unknown format '\(format)' (text or json)")
     }

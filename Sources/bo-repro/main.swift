@@ -12,25 +12,41 @@ enum Commands {
 func usage() -> String {
   var lines = ["usage: bo-repro <command> [options]", "       bo-repro <command> --help", "", "commands:"]
   for command in Commands.all { lines.append(command.help) }
-  lines.append("  help")
-  lines.append("      Show this text.")
+  lines.append("  help [COMMAND]")
+  lines.append("      Show this text, or COMMAND's.")
   return lines.joined(separator: "\n")
 }
 
 func run(_ args: [String]) throws {
-  let a = try Arguments(args)
-  guard let name = a.command, name != "help", name != "--help" else {
-    print(usage())
+  let a = Arguments(args)
+  guard let name = a.command else {
+    if a["--help"] != nil {
+      print(usage())
+      return
+    }
+    throw UsageError(description: "no command given (try 'bo-repro help')")
+  }
+  func command(_ name: String) throws -> any Command.Type {
+    guard let command = Commands.all.first(where: { $0.name == name }) else {
+      throw UsageError(description: "unknown command '\(name)' (try 'bo-repro help')")
+    }
+    return command
+  }
+  if name == "help" {
+    try a.allow([], positional: 1)
+    if let topic = a.positional.first {
+      print("usage: bo-repro\n" + (try command(topic)).help)
+    } else {
+      print(usage())
+    }
     return
   }
-  guard let command = Commands.all.first(where: { $0.name == name }) else {
-    throw UsageError(description: "unknown command '\(name)' (try 'bo-repro help')")
-  }
-  if a.options["--help"] != nil {
-    print("usage: bo-repro\n" + command.help)
+  let selected = try command(name)
+  if a["--help"] != nil {
+    print("usage: bo-repro\n" + selected.help)
     return
   }
-  try command.run(a)
+  try selected.run(a)
 }
 
 do {

@@ -63,6 +63,8 @@ struct CommandLineTests {
       (["patches", "--dir"], 2, "bo-repro: option --dir needs a value"),
       (["patches", "--frob", "1"], 2, "bo-repro: unknown option --frob for 'patches'"),
       (["patches", "--dir", "/nonexistent"], 1, "bo-repro: /nonexistent: cannot read the directory"),
+      ([], 2, "bo-repro: no command given (try 'bo-repro help')"),
+      (["help", "frob"], 2, "bo-repro: unknown command 'frob' (try 'bo-repro help')"),
     ] as [([String], Int32, String)])
   func badInput(_ args: [String], _ status: Int32, _ message: String) throws {
     let r = try runTool(args)

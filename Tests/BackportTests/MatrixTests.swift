@@ -64,7 +64,7 @@ struct MatrixTests {
     let cell = try #require((branches[0]["cells"] as? [[String: Any]])?.first)
     #expect(Set(cell.keys).isSuperset(of: ["patch", "state", "confidence", "verdict"]))
     let csv = RegressionMatrix.csv(rows).split(separator: "\n")
-    #expect(csv.first == "branch,status,patch,state,confidence,verdict")
+    #expect(csv.first == "branch,status,patch,state,confidence,reason,verdict")
     #expect(csv.count == 1 + 2 * PatchCatalog.all.count)
   }
 
@@ -95,10 +95,90 @@ struct MatrixTests {
       consistent: false, scenarios: c.scenarios)
     current[1] = MatrixRow(name: current[1].name, status: current[1].status, cells: cells)
     let report = try RegressionMatrix.compare(
-      current, previous: Data(RegressionMatrix.json(old).utf8), path: "old.json")
+      current, previous: Data(RegressionMatrix.json(old).utf8), path: "old.json"
+    ).text
     let lines = report.split(separator: "\n").map(String.init)
     #expect(lines.first == "compared to old.json: 1 regression(s), 1 fix(es), 0 other change(s)")
     #expect(lines.contains { $0.hasPrefix("REGRESSION 7.1.y native-order-backup: after · fixed: 9/9") })
     #expect(lines.contains { $0.hasPrefix("FIXED      6.18.y null-handle-pages-backup: before · bug reproduces") })
+  }
+
+  /// A previous file in the shape issue-level consumers write (only `name` and the four cell
+  /// keys), with a row this run does not have, a row missing, and a confidence that changed.
+  @Test("--compare reads the minimal shape and reports new, removed and confidence changes")
+  func compareMinimal() throws {
+    let now = try rows(["6.18.y", "7.1.y"])
+    func cells(_ row: MatrixRow, unverified: String? = nil) -> [[String: String]] {
+      row.cells.map {
+        [
+          "patch": $0.patch, "state": $0.state.rawValue,
+          "confidence": $0.patch == unverified ? "unverified" : $0.confidence, "verdict": $0.verdict,
+        ]
+      }
+    }
+    let previous: [String: Any] = [
+      "branches": [
+        ["name": "6.18.y", "cells": cells(now[0], unverified: "null-handle-pages-backup")],
+        ["name": "6.17.y", "cells": cells(now[1])],
+      ]
+    ]
+    let data = try JSONSerialization.data(withJSONObject: previous)
+    let result = try RegressionMatrix.compare(now, previous: data, path: "old.json")
+    let kinds = Dictionary(grouping: result.changes) { $0.kind }.mapValues { $0.count }
+    #expect(kinds[.new] == PatchCatalog.all.count)
+    #expect(kinds[.removed] == PatchCatalog.all.count)
+    #expect(kinds[.changed] == 1)
+    #expect(result.regressions == 0 && result.fixes == 0)
+    let changed = try #require(result.changes.first { $0.kind == .changed })
+    #expect(changed.branch == "6.18.y" && changed.patch == "null-handle-pages-backup")
+    #expect(changed.previous?.confidence == "unverified" && changed.current?.confidence == "verified")
+    #expect(result.text.contains("\nREMOVED    6.17.y shmem-backup-v14: "))
+    // Restricted to the rows this run picked, the missing 6.17.y row is not "removed".
+    let picked = try RegressionMatrix.compare(now, previous: data, path: "old.json", only: ["6.18.y", "7.1.y"])
+    #expect(!picked.changes.contains { $0.kind == .removed })
+    let json = try #require(
+      try JSONSerialization.jsonObject(with: Data(result.json().utf8)) as? [String: Any])
+    #expect(json["comparedTo"] as? String == "old.json")
+    #expect((json["changes"] as? [Any])?.count == result.changes.count)
+  }
+
+  @Test(
+    "--compare names the missing or mistyped field of a bad previous file",
+    arguments: [
+      (
+        #"{"branches": [{"name": "6.18.y", "cells": [{"patch": "x", "state": "after"}]}]}"#,
+        "old.json: branches[0].cells[0]: missing key 'verdict'"
+      ),
+      (#"{"rows": []}"#, "old.json: missing key 'branches' (expected a 'matrix --format json' output)"),
+      (#"{"branches": [{"name": 7, "cells": []}]}"#, "old.json: branches[0].name: expected a string"),
+      ("[", "old.json: not valid JSON (expected a 'matrix --format json' output)"),
+    ])
+  func compareBadPrevious(_ text: String, _ message: String) throws {
+    let now = try rows(["6.18.y"])
+    #expect(throws: StableBranchError(description: message)) {
+      try RegressionMatrix.compare(now, previous: Data(text.utf8), path: "old.json")
+    }
+  }
+
+  /// A branch said to carry the zero-copy patch (without native order): the v14 copy-loop
+  /// and native-order scenarios measure the loop zero-copy replaces, so they are not run
+  /// there instead of failing; every verdict still agrees with the states.
+  @Test("zero-copy applied: the scenarios of the loop it replaces are superseded, not mismatched")
+  func zeroCopyApplied() throws {
+    let set = try StableBranchSet(contentsOf: branchesFile)
+    let b = try #require(set.branch("6.18.y"))
+    let patches = b.patches.map { p in
+      p.patch == "zero-copy-insert-folio"
+        ? BranchPatch(patch: p.patch, state: .after, evidence: "test", confidence: .unverified("test")) : p
+    }
+    let edited = StableBranch(name: b.name, status: b.status, patches: patches)
+    let row = try #require(
+      try RegressionMatrix.compute(branches: [edited], scenarios: ScenarioLibrary.load(directory: scenariosDirectory))
+        .first)
+    let mismatched = row.cells.filter { !$0.consistent }.map(\.patch)
+    #expect(mismatched.isEmpty, "\(mismatched)")
+    let v14 = try #require(row.cells.first { $0.patch == "shmem-backup-v14" })
+    #expect(v14.verdict == "applied: 2/2 delta scenarios")
+    #expect(v14.scenarios.filter { $0.match.hasPrefix("not applicable: zero-copy-insert-folio replaces") }.count == 3)
   }
 }

@@ -46,7 +46,7 @@ struct ReviewTests {
       ))
     #expect(
       text.contains(
-        "1/3 \"drm/ttm: Don't spam the log on buffer object backing store allocation failure\": merged as 55fcf74cc233."
+        "1/3 \"drm/ttm: Don't spam the log on buffer object backing store allocation failure\": merged as 55fcf74cc233; adds __GFP_NOWARN"
       ))
     #expect(text.contains("\n  changes "))
     #expect(!text.contains("CHECK"))
@@ -72,9 +72,10 @@ struct ReviewTests {
         "conflict: native-order-backup, applied on 7.1.y, changes the same functions (by hunk context: ttm_backup_copy_page, ttm_pool_backup"
       ))
     #expect(text.contains("conflict: null-handle-pages-backup, applied on 7.1.y, changes the same functions"))
+    #expect(text.contains("is already present there"))
     #expect(!text.contains("only native-order-backup adds"), "a generic line is not a prerequisite")
     #expect(text.contains("partial-series risk: the series is not merged"))
-    #expect(text.contains("1/2 \"mm/shmem: add shmem_insert_folio()\": not merged."))
+    #expect(text.contains("1/2 \"mm/shmem: add shmem_insert_folio()\": not merged; "))
   }
 
   /// Native order's pre-image holds lines that among the known patches only the unmerged
@@ -97,5 +98,81 @@ struct ReviewTests {
     let absent = try note("gfp-retry-mayfail-readback", onto: "6.12.y")
     #expect(absent.contains("absent: the code this patch changes does not exist on 6.12.y"))
     #expect(absent.contains("nothing to run"))
+  }
+
+  /// Issue 7: the zero-copy patch carries the NULL/handle guard in the purge loop, so on a
+  /// branch with the NULL/handle fix that hunk is already there; the other hunks still apply
+  /// to the fix's post-image.
+  @Test("zero-copy onto 6.18.y: the purge-loop guard is already present")
+  func zeroCopyGuardAlreadyPresent() throws {
+    let text = try note("zero-copy-insert-folio", onto: "6.18.y")
+    #expect(
+      text.contains(
+        "ttm_pool.c@ff043420d517 (null-handle-pages-backup's post-image): hunk @@ -1070,7 +1069,8 @@ (ttm_pool_backup) is already present there (\"if (unlikely(!page ||\"): drop it from the backport."
+      ))
+    #expect(text.contains("(null-handle-pages-backup's post-image): 3 hunk(s) apply: "))
+  }
+
+  /// Native order's pre-image holds every line the NULL/handle fix and "Drop tt->restore"
+  /// add: it was written on both, so the NULL/handle fix on 6.18.y is a prerequisite there,
+  /// not a conflict, and "Drop tt->restore" is missing.
+  @Test("native order onto 6.18.y: written on the NULL/handle fix, not in conflict with it")
+  func nativeOnto618() throws {
+    let text = try note("native-order-backup", onto: "6.18.y")
+    #expect(
+      text.contains(
+        "drivers/gpu/drm/ttm/ttm_pool.c: the pre-image holds every line null-handle-pages-backup adds there (10): it was written on null-handle-pages-backup, which comes first upstream."
+      ))
+    #expect(text.contains("not on 6.18.y: drop-restore-after-restore, gfp-retry-mayfail-readback."))
+    #expect(!text.contains("conflict:"))
+  }
+
+  /// Zero-copy and native order rewrite the same loop: the model composes no tree with both,
+  /// and the note says so instead of running one of them.
+  @Test("zero-copy onto mainline: the model refuses to compose it with native order")
+  func zeroCopyOntoMainline() throws {
+    let text = try note("zero-copy-insert-folio", onto: "mainline")
+    #expect(
+      text.contains(
+        "the model cannot compose mainline + zero-copy-insert-folio: 'native-order-backup' and 'zero-copy-insert-folio' rewrite the same code in different ways"
+      ))
+    #expect(text.contains("2 hunk(s) do not apply"))
+  }
+
+  /// 2/8 only adds ttm_backup.c: the behaviour is the series', and the note names the
+  /// siblings it needs.
+  @Test("v14 2/8 alone changes nothing: the note names the siblings it needs")
+  func v14Siblings() throws {
+    let text = try note("shmem-backup-v14", onto: "5.10.y")
+    #expect(
+      text.contains("partial-series risk: alone, 2/8 changes no modelled behaviour; it needs 3/8, 5/8, 6/8, 7/8."))
+    #expect(text.contains("behaviour on 5.10.y, with the siblings it needs (3/8, 5/8, 6/8, 7/8):"))
+    let gfp = try note("gfp-retry-mayfail-readback", onto: "6.18.y")
+    #expect(gfp.contains("partial-series risk: low; no sibling is needed for the behaviour modelled here"))
+  }
+
+  /// A patch file outside patches/ is recognised by its index lines; an unknown one gets the
+  /// text checks only, and no empty proof command.
+  @Test("a file outside patches/: recognised by its index lines, or reviewed as unknown")
+  func fileOutsidePatches() throws {
+    let (set, branches, scenarios) = try Self.inputs.get()
+    let branch = try #require(branches.branch("6.18.y"))
+    let copy = try PatchFile(parsing: try patchText("gfp-retry-mayfail-readback"), path: "/tmp/x.patch")
+    let recognised = try BackportReview.note(patch: copy, onto: branch, set: set, scenarios: scenarios)
+    #expect(recognised.hasPrefix("review: gfp-retry-mayfail-readback "))
+    #expect(recognised.contains("(/tmp/x.patch recognised as gfp-retry-mayfail-readback by its index lines)"))
+    #expect(recognised.contains("  2/3 of \"gfp_retry_mayfail behaviour\"."))
+    #expect(recognised.contains("swift test --filter GFPRetryMayfailReadbackTests"))
+    var unknown = copy
+    unknown.subject = "drm/ttm: something else"
+    unknown.files = unknown.files.map { f in
+      var f = f
+      f.newBlob = "0123456789ab"
+      return f
+    }
+    let text = try BackportReview.note(patch: unknown, onto: branch, set: set, scenarios: scenarios)
+    #expect(text.contains("not a patch this package models"))
+    #expect(text.contains("\nproof:\n  none: no model or scenario covers this patch."))
+    #expect(!text.contains("bo-repro run \n") && !text.hasSuffix("bo-repro run "))
   }
 }

@@ -66,6 +66,7 @@ struct StableBranchesTests {
   /// One kind of inconsistency, made by editing the real fixture.
   enum Breakage: String, CaseIterable, Sendable {
     case duplicateBranch, unknownSlug, contradictsPrerequisite, unknownState, unverifiedWithoutReason
+    case exclusivePatches
 
     func apply(_ b: inout [[String: Any]]) {
       func editPatch(_ branch: Int, _ slug: String, _ change: (inout [String: Any]) -> Void) {
@@ -88,6 +89,8 @@ struct StableBranchesTests {
         editPatch(3, "madvise-list-move") { $0["state"] = "fixed" }
       case .unverifiedWithoutReason:
         editPatch(13, "madvise-list-move") { $0["confidence"] = "unverified" }
+      case .exclusivePatches:
+        editPatch(13, "zero-copy-insert-folio") { $0["state"] = "after" }
       }
     }
 
@@ -102,6 +105,8 @@ struct StableBranchesTests {
         "x.json: branch 6.6.y.patches.madvise-list-move.state: unknown state 'fixed' (absent, before or after)"
       case .unverifiedWithoutReason:
         "x.json: branch mainline.patches.madvise-list-move: an unverified fact needs a 'reason'"
+      case .exclusivePatches:
+        "x.json: branch mainline.patches.zero-copy-insert-folio.state: 'after' contradicts 'native-order-backup' being 'after': both rewrite the same code in different ways"
       }
     }
   }

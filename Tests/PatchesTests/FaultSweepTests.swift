@@ -94,7 +94,7 @@ struct FaultSweepTests {
   @Test(
     "The stale-restore leak of other pairs is the one drop-restore-after-restore fixes",
     arguments: [
-      ("native-order-backup--reserves.json", Variant.before, 64),
+      ("zero-copy-insert-folio--backup-cost.json", Variant.before, 1024),
       ("zero-copy-insert-folio--backup-cost.json", Variant.after, 512),
     ])
   func staleRestoreExplained(_ name: String, _ variant: Variant, _ k: Int) throws {

@@ -42,6 +42,10 @@ public struct Scenario: Hashable, Sendable {
   /// the scenario builds cannot arise there (e.g. "Drop tt->restore" removes the stale
   /// restore state the NULL/handle scenarios start from), so it is not run.
   public var unreachableWith: [String] = []
+  /// Patches that replace the code the scenario measures: with one of them in a tree, the
+  /// expectations describe code that is no longer there (e.g. the v14 copy loop's peak
+  /// memory on a tree with the zero-copy loop), so it is not run.
+  public var supersededBy: [String] = []
   /// The scenario whose headline stands for the patch in a matrix cell.
   public var primary = false
 }
@@ -56,8 +60,9 @@ public enum ScenarioMatch: Hashable, Sendable {
   case both
   /// Neither; the text says what differed.
   case neither(String)
-  /// Not run: the tree carries a patch that makes the scenario's setup unreachable (see
-  /// ``Scenario/unreachableWith``); the text names it.
+  /// Not run: the tree carries a patch that makes the scenario's setup unreachable or
+  /// replaces the code it measures (see ``Scenario/unreachableWith`` and
+  /// ``Scenario/supersededBy``); the text names it.
   case notApplicable(String)
 }
 
@@ -104,13 +109,16 @@ public enum ScenarioLibrary {
     try files(in: directory).map { try load(file: $0) }
   }
 
-  /// The paths of the `*.json` files in `directory`, sorted by file name.
+  /// The paths of the `*.json` files in `directory`, sorted by file name; a folder without
+  /// any is an error, since running nothing would look like passing.
   public static func files(in directory: String) throws -> [String] {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
       let names = try? FileManager.default.contentsOfDirectory(atPath: directory)
     else { throw ScenarioError("\(directory): cannot read the directory") }
-    return names.filter { $0.hasSuffix(".json") }.sorted().map { (directory as NSString).appendingPathComponent($0) }
+    let files = names.filter { $0.hasSuffix(".json") }.sorted()
+    guard !files.isEmpty else { throw ScenarioError("\(directory): no scenario files (*.json) in the directory") }
+    return files.map { (directory as NSString).appendingPathComponent($0) }
   }
 
   /// Parses scenario text as if read from `file` (for tests and tools that hold the text).
@@ -142,6 +150,11 @@ public enum ScenarioLibrary {
       return ScenarioResult(
         scenario: scenario, match: .notApplicable("its setup needs a state \(blocker) removes"),
         observed: "not run: \(blocker) is in the tree")
+    }
+    if let successor = scenario.supersededBy.first(where: tree.stack.contains) {
+      return ScenarioResult(
+        scenario: scenario, match: .notApplicable("\(successor) replaces the code it measures"),
+        observed: "not run: \(successor) is in the tree")
     }
     return ScenarioRunner(scenario, tree: tree).run()
   }

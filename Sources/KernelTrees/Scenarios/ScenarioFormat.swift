@@ -142,7 +142,9 @@ public struct ScenarioExpectation: Hashable, Sendable {
 /// The names the loader accepts, for messages and the README.
 enum ScenarioVocabulary {
   static let topKeys = [
-    "patch", "title", "kind", "headline", "setup", "tasks", "steps", "expect", "notes", "unreachableWith", "primary",
+    "patch", "title", "kind", "headline", "setup", "tasks", "steps", "expect", "notes", "unreachableWith",
+    "supersededBy",
+    "primary",
   ]
   static let setupKeys = [
     "memoryPages", "swapPages", "watermarkMin", "poolOrder", "shmemLargeFolioOrder", "debugList",

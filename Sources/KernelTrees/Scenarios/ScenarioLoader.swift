@@ -223,22 +223,27 @@ enum ScenarioLoader {
     for (label, exp) in [("before", before), ("after", after)] where exp.items.isEmpty {
       throw ScenarioError("\(file): expect.\(kind == .delta ? label : "both"): states no observation")
     }
-    var unreachableWith: [String] = []
-    if let v = top.value("unreachableWith") {
+    func slugs(_ key: String) throws(ScenarioError) -> [String] {
+      guard let v = top.value(key) else { return [] }
       guard case .array(let items) = v else {
-        throw top.fail("unreachableWith", "expected an array of patch slugs, got \(v.kindDescription)")
+        throw top.fail(key, "expected an array of patch slugs, got \(v.kindDescription)")
       }
+      var slugs: [String] = []
       for (i, item) in items.enumerated() {
         guard case .string(let other) = item, PatchModels.model(other) != nil, other != slug else {
-          throw top.fail("unreachableWith[\(i)]", "expected the slug of another patch")
+          throw top.fail("\(key)[\(i)]", "expected the slug of another patch")
         }
-        unreachableWith.append(other)
+        slugs.append(other)
       }
+      return slugs
     }
+    let unreachableWith = try slugs("unreachableWith")
+    let supersededBy = try slugs("supersededBy")
     var scenario = Scenario(
       file: file, patch: slug, title: title, kind: kind, beforeHeadline: beforeHeadline, afterHeadline: afterHeadline,
       driver: driver, setup: setup, tasks: tasks, steps: steps, expectBefore: before, expectAfter: after)
     scenario.unreachableWith = unreachableWith
+    scenario.supersededBy = supersededBy
     if top.has("primary") { scenario.primary = try top.bool("primary", default: false) }
     return scenario
   }

@@ -14,12 +14,22 @@ import Patches
 /// (`ttm_backup_fault_inject_folio()`); writeback unlocks only on `AOP_WRITEPAGE_ACTIVATE`.
 ///
 /// Its Before side is its verified pre-image (`ttm_pool.c@80d0ad41456a`), whose backup loop
-/// skips handle entries thanks to an unidentified drm-tip patch. Trees without native-order
-/// take the backup loop from the zero-copy patch's Before side (the v14 loop without that
-/// skip), since the skip is not known to be in any release (UNVERIFIED).
+/// skips handle entries thanks to an unidentified drm-tip patch; the pair trees
+/// (`KernelTree.pair`) run it, on the gfp, "Drop tt->restore" and NULL/handle fixes the
+/// pre-image carries. Branch trees without native-order take the backup loop from the
+/// zero-copy patch's Before side (the v14 loop without that skip), since the skip is not
+/// known to be in any release (UNVERIFIED).
 public enum NativeOrderBackup: PatchModel {
   public static let patch = PatchCatalog.nativeOrderBackup
   public static let requires = [PatchCatalog.shmemBackupV14.slug]
+  /// The zero-copy patch rewrites the same backup loop another way.
+  public static let excludes = [PatchCatalog.zeroCopyInsertFolio.slug]
+  /// `ttm_pool.c@80d0ad41456a` is the NULL/handle fix's post-image plus the four-line skip,
+  /// on a tree with the gfp fix (`ttm_backup.c@81df4cb5606b`) and "Drop tt->restore".
+  public static let writtenOn = [
+    PatchCatalog.gfpRetryMayfailReadback.slug, PatchCatalog.dropRestoreAfterRestore.slug,
+    PatchCatalog.nullHandlePagesBackup.slug,
+  ]
 
   public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
     switch variant {

@@ -3,8 +3,9 @@ import Patches
 
 extension NullHandlePagesBackup {
   /// `ttm_pool_backup()` before the fix: `ttm_pool.c@3d5f2ae0a456`. Its purge loop is the same
-  /// code as the zero-copy patch's Before side, which is the one trees install (the earliest
-  /// unapplied patch's Before side wins), so only its write-back pass runs from here.
+  /// code as the zero-copy patch's Before side, which is the one branch trees install (the
+  /// earliest unapplied patch's Before side wins); the pair trees of this patch
+  /// (`KernelTree.pair`) run both functions from here.
   public enum Before {
     static func install(into f: inout TTMFunctions) {
       f.ttmPoolBackupWriteBack = ttmPoolBackupWriteBack

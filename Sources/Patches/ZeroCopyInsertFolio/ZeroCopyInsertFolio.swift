@@ -15,6 +15,9 @@ import Patches
 public enum ZeroCopyInsertFolio: PatchModel {
   public static let patch = PatchCatalog.zeroCopyInsertFolio
   public static let requires = [PatchCatalog.shmemBackupV14.slug]
+  /// Native order rewrote the same backup loop after this patch's pre-image (its hunks do
+  /// not apply there; `PatchInteractionTests`): no tree carries both.
+  public static let excludes = [PatchCatalog.nativeOrderBackup.slug]
 
   public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
     switch variant {
