@@ -149,13 +149,27 @@ public enum Fuzz {
       }
     }
     let oomKills = world.machine.vmstat.oomKill
-    if let leak = world.teardown() {
-      return FuzzResult(
-        seed: seed, steps: steps, failure: (steps.count, "teardown: \(leak)"), checks: checks, endedInOOMPanic: false,
-        oomKills: oomKills)
+    if world.teardown() != nil {
+      // Every prefix passed its checks on the way here; the shortest one whose teardown leaks
+      // is the prefix to replay.
+      for k in 1...steps.count {
+        guard let leak = teardownLeak(Array(steps.prefix(k)), on: tree) else { continue }
+        return FuzzResult(
+          seed: seed, steps: Array(steps.prefix(k)), failure: (k - 1, "teardown: \(leak)"), checks: checks,
+          endedInOOMPanic: false, oomKills: oomKills)
+      }
     }
     return FuzzResult(
       seed: seed, steps: steps, failure: nil, checks: checks + 1, endedInOOMPanic: false, oomKills: oomKills)
+  }
+
+  /// What tearing down after `steps` leaks, if anything; `steps` must run without an error.
+  static func teardownLeak(_ steps: [FuzzStep], on tree: KernelTree) -> String? {
+    var world = World(tree: tree)
+    for step in steps {
+      do { try world.apply(step) } catch { return nil }
+    }
+    return world.teardown()
   }
 
   /// The machine, the devices and what the workload knows about its objects.

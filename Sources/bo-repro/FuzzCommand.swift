@@ -39,7 +39,8 @@ enum FuzzCommand: Command {
       print("seed \(s) on \(name): after step \(failure.step + 1): \(failure.what)")
       print("shortest failing prefix (\(r.steps.count) steps):")
       for (i, step) in r.steps.enumerated() { print("  \(i + 1). \(step)") }
-      print("replay: bo-repro fuzz --seed \(s) --steps \(r.steps.count) --branch \(name)")
+      let branches = a["--branches"].map { " --branches \($0)" } ?? ""
+      print("replay: bo-repro fuzz --seed \(s) --steps \(r.steps.count) --branch \(name)\(branches)")
     }
     if failed { throw StableBranchError(description: "fuzz: an invariant failed (see above)") }
   }

@@ -7,12 +7,15 @@ enum ReviewCommand: Command {
   static let name = "review"
   static let help = """
       review PATCH --onto BRANCH [--dir DIR] [--branches FILE] [--scenarios DIR]
-          A backport review note for PATCH (a slug, or a file in patches/) onto BRANCH:
-          whether the code exists there, prerequisites found from the patch texts (blob
-          chains, lines only another patch adds, unknown upstream prerequisites, conflicts
-          with patches the branch carries), series siblings and the partial-series risk,
-          which scenarios change outcome with the patch applied and which must not, and the
-          swift test command that runs the proof.
+          A backport review note for PATCH (a slug, or a patch file: one of the package's
+          patches under another name is recognised by its index lines) onto BRANCH: whether
+          the code exists there, prerequisites found from the patch texts (blob chains, a
+          pre-image holding every line another patch adds, lines only another patch adds,
+          unknown upstream prerequisites), patches the branch carries that change the same
+          functions and how each hunk fits their post-image (applies, at what offset, or
+          already present), series siblings with what each does for the patch and the
+          partial-series risk, which scenarios change outcome with the patch applied and
+          which must not, and the swift test command that runs the proof.
     """
 
   static func run(_ a: Arguments) throws {

@@ -57,6 +57,22 @@ struct FuzzTests {
     let replay = Fuzz.run(seed: r.seed, steps: Fuzz.workload(seed: r.seed, steps: r.steps.count), on: buggy)
     #expect(replay.failure?.step == failure.step && replay.failure?.what == failure.what)
   }
+
+  /// A leak only the teardown audit sees (seed 4 on 7.1.y: the stale restore struct) is
+  /// reported with the shortest prefix whose teardown leaks, and that prefix replays while
+  /// one step less does not.
+  @Test("a teardown-only failure reports its shortest prefix, which replays")
+  func teardownPrefix() throws {
+    let tree = try KernelTree(base: "7.1.y", stack: ["madvise-list-move"] + StableTrees.branch("7.1.y")!.stack)
+    let r = Fuzz.run(seed: 4, steps: Fuzz.workload(seed: 4, steps: 300), on: tree)
+    let failure = try #require(r.failure)
+    #expect(failure.what.hasPrefix("teardown: ") && failure.what.contains("ttm_pool_tt_restore"), "\(failure.what)")
+    #expect(failure.step == r.steps.count - 1 && r.steps.count < 300)
+    let replay = Fuzz.run(seed: 4, steps: Fuzz.workload(seed: 4, steps: r.steps.count), on: tree)
+    #expect(replay.failure?.what == failure.what && replay.steps.count == r.steps.count)
+    let shorter = Fuzz.run(seed: 4, steps: Fuzz.workload(seed: 4, steps: r.steps.count - 1), on: tree)
+    #expect(shorter.failure == nil)
+  }
 }
 
 /// The madvise model, for the buggy tree.

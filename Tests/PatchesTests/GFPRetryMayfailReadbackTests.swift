@@ -123,19 +123,31 @@ struct GFPRetryMayfailReadbackTests {
     #expect(Self.movableMayfail.description == "GFP_HIGHUSER_MOVABLE|__GFP_NOWARN|__GFP_RETRY_MAYFAIL|__GFP_COMP")
   }
 
-  /// The kill before the fix, as the log shows it.
-  @Test("Before the fix the log shows the readback invoking the OOM killer")
-  func oomReport() throws {
-    let rig = TTMRig(GFPRetryMayfailReadback.self, .before, memory: 512, swap: 512)
+  /// The kill before the fix, as the log shows it: the readback's gfp, the victim and the
+  /// kill line. After it the log holds none of them, and no allocation-failure warning
+  /// either; the restore fails with -ENOMEM and completes once chrome has gone.
+  @Test("Before the fix the log shows the readback invoking the OOM killer", arguments: Variant.allCases)
+  func oomReport(variant: Variant) throws {
+    let rig = TTMRig(GFPRetryMayfailReadback.self, variant, memory: 512, swap: 512)
     let bo = try rig.filledBO(pages: 1)
     #expect(try rig.device.swapout(bo, flags: TTMBackupFlags(writeback: true)) == 1)
     let chrome = try rig.leaveFree(2)
-    #expect(try rig.device.populate(bo, TTMOperationContext(gfpRetryMayfail: true)) == 0)
-    #expect(
-      !rig.machine.dmesg.grep(
-        "bo-repro invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0"
-      ).isEmpty, "\(rig.machine.dmesg.rendered)")
-    #expect(!rig.machine.dmesg.grep("Out of memory: Killed process \(chrome) (chrome)").isEmpty)
+    let ret = try rig.device.populate(bo, TTMOperationContext(gfpRetryMayfail: true))
+    let invoked = rig.machine.dmesg.grep(
+      "bo-repro invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0")
+    let killed = rig.machine.dmesg.grep("Out of memory: Killed process \(chrome) (chrome)")
+    switch variant {
+    case .before:
+      #expect(ret == 0)
+      #expect(!invoked.isEmpty, "\(rig.machine.dmesg.rendered)")
+      #expect(!killed.isEmpty)
+    case .after:
+      #expect(ret == Errno.ENOMEM.negated)
+      #expect(rig.machine.dmesg.grep("invoked oom-killer").isEmpty && killed.isEmpty)
+      #expect(rig.machine.dmesg.grep("page allocation failure").isEmpty, "__GFP_NOWARN: no warning")
+      rig.machine.exitTask(chrome)
+      #expect(try rig.device.populate(bo, TTMOperationContext(gfpRetryMayfail: true)) == 0)
+    }
     #expect(rig.device.checkContent(bo, seed: 7).isEmpty)
     #expect(try rig.teardown([bo]).isClean)
   }

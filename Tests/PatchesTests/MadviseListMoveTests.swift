@@ -648,7 +648,12 @@ struct MadviseListMoveTests {
 /// What panfrost's madvise and shrinker do the same in both variants: `retained`, purge,
 /// the ioctl's refusals, the `gpu_usecount` skip, the trylocks, `nr_to_scan`, and reclaim
 /// calling the registered shrinker. Each test runs both variants with the same expectation.
-@Suite("panfrost madvise and shrinker: what both variants share", .tags(.madviseListMove))
+@Suite(
+  "panfrost madvise and shrinker: what both variants share",
+  .tags(.madviseListMove),
+  .bug(
+    "https://git.kernel.org/torvalds/c/9fc33eaaa979d112d10fea729edcd2a2e21aa912",
+    id: "9fc33eaaa979", "drm/panfrost: Fix shrinker list corruption by madvise IOCTL"))
 struct PanfrostShrinkerTests {
   /// IGT vc4 `mark-unpurgeable-check-retained` and `mark-unpurgeable-purged`, on panfrost:
   /// WILLNEED after DONTNEED reports `retained` and the content is intact; after a purge it

@@ -42,26 +42,37 @@ struct NativeOrderBackupTests {
     #expect(rig.device.checkContent(bo, seed: 7).isEmpty)
   }
 
-  /// From reclaim (`PF_MEMALLOC`) with free memory down to half the min watermark, all that
-  /// `__GFP_HIGH` may use: the v14 loop's allocations ignore the watermarks and drain the
-  /// reserves below it; above order 0, native order adds `__GFP_NOMEMALLOC`, so the backup
-  /// fails fast and the reserves stay untouched. At order 0 both may use the reserves.
-  @Test("Are the reserves touched?", arguments: Variant.allCases, [0, 3])
-  func reserves(variant: Variant, order: Int) throws {
+  /// From reclaim (`PF_MEMALLOC`) with free memory at or below half the min watermark (64
+  /// pages; 8 or 32 free), all that `__GFP_HIGH` may use: the v14 loop's allocations ignore
+  /// the watermarks and drain the reserves; above order 0, native order adds
+  /// `__GFP_NOMEMALLOC`, so the backup fails fast and the reserves stay untouched. At order 0
+  /// both may use the reserves. With 48 free neither needs them (no change).
+  @Test(
+    "Are the reserves touched?", arguments: Variant.allCases, [(0, 32), (3, 32), (0, 8), (3, 8), (3, 48)])
+  func reserves(variant: Variant, orderAndFree: (order: Int, free: Int)) throws {
+    let (order, free) = orderAndFree
     let rig = TTMRig(
       NativeOrderBackup.self, variant, memory: 1024, swap: 1024, watermarks: Watermarks(min: 64), poolOrder: order)
     let bo = try rig.filledBO(pages: 32)
-    try rig.leaveFree(32)
+    try rig.leaveFree(free)
     rig.machine.resetLowestFreePages()
     rig.machine.allocationTrace = []
     let ret = try rig.asKswapd { try rig.device.swapout(bo) }
-    let dipped = rig.machine.mem.lowestFreePages < 32
+    // `__GFP_HIGH` may take free memory down to min/2; below that only the PF_MEMALLOC
+    // reserves are left.
+    let reserves = 64 / 2
+    let dipped = rig.machine.mem.lowestFreePages < min(free, reserves)
     let noMemalloc = (rig.machine.allocationTrace ?? []).filter { $0.gfp.contains(.__GFP_NOMEMALLOC) }.count
-    switch (variant, order) {
-    case (.after, 3):
+    switch (variant, order, free > reserves) {
+    case (.after, 3, false):
       #expect(ret == Errno.EBUSY.negated, "no progress at order 3 without the reserves")
       #expect(!dipped)
       #expect(noMemalloc == 1)
+    case (_, _, true):
+      // Enough above min/2 for every allocation: neither variant needs the reserves.
+      #expect(ret == 32)
+      #expect(!dipped)
+      #expect(noMemalloc == (variant == .after && order > 0 ? 32 : 0))
     default:
       #expect(ret == 32)
       #expect(dipped)
@@ -73,29 +84,36 @@ struct NativeOrderBackupTests {
     #expect(try rig.teardown([bo]).isClean)
   }
 
-  /// Native order's own fault point fails the third sub-page of the first block: the block
-  /// was backed up short, so it is split, its two backed-up pages freed, and the loop goes on
-  /// at order 0 from the third page, with `__GFP_NOMEMALLOC` cleared. The v14 loop has no such
-  /// point (it consults `backup_fault_inject` only to halve the tt) and backs up everything.
-  @Test("A short backup splits, frees the prefix and continues at order 0", arguments: Variant.allCases)
-  func splitAndRetry(variant: Variant) throws {
-    let rig = TTMRig(NativeOrderBackup.self, variant, memory: 1024, swap: 1024, poolOrder: 3)
-    let bo = try rig.filledBO(pages: 16)
-    // Call 1 is the halving check; calls 2 and 3 are sub-pages 1 and 2 of the first block.
-    rig.machine.faults.arm(.backupFaultInject, .nth(3))
+  /// Native order's own fault point (`ttm_backup_fault_inject_folio()`, consulted before
+  /// each sub-page but the first) fails sub-page `i` of the first block: the block was backed
+  /// up short (`i` pages), so it is split, its backed-up prefix freed, and the loop goes on
+  /// at order 0 from sub-page `i`, with `__GFP_NOMEMALLOC` cleared; the second block goes
+  /// whole again. The v14 loop has no such point (it consults `backup_fault_inject` only to
+  /// halve the tt) and backs up everything the same way. Call 1 is the halving check, so
+  /// call `i + 1` is sub-page `i`.
+  @Test(
+    "A short backup splits, frees the prefix and continues at order 0", arguments: Variant.allCases,
+    [(1, 1), (3, 1), (3, 2), (3, 7), (5, 1), (5, 16), (5, 31)])
+  func splitAndRetry(variant: Variant, orderAndSubpage: (order: Int, subpage: Int)) throws {
+    let (order, i) = orderAndSubpage
+    let n = 1 << order
+    let rig = TTMRig(NativeOrderBackup.self, variant, memory: 1024, swap: 1024, poolOrder: order)
+    let bo = try rig.filledBO(pages: 2 * n)
+    rig.machine.faults.arm(.backupFaultInject, .nth(i + 1))
     rig.machine.allocationTrace = []
-    #expect(try rig.device.swapout(bo) == 16)
+    #expect(try rig.device.swapout(bo) == 2 * n)
     let gfps = (rig.machine.allocationTrace ?? []).map { $0.gfp.contains(.__GFP_NOMEMALLOC) }
     switch variant {
     case .before:
       #expect(rig.machine.faults.injected(.backupFaultInject) == 0)
-      #expect(gfps.allSatisfy { !$0 })
+      #expect(gfps.count == 2 * n && gfps.allSatisfy { !$0 })
     case .after:
       #expect(rig.machine.faults.injected(.backupFaultInject) == 1)
-      // Two pages of block 0 with NOMEMALLOC, its six remaining pages at order 0 without,
+      // i pages of block 0 with NOMEMALLOC, its n - i remaining pages at order 0 without,
       // then block 1 whole with NOMEMALLOC.
       #expect(
-        gfps == Array(repeating: true, count: 2) + Array(repeating: false, count: 6) + Array(repeating: true, count: 8))
+        gfps == Array(repeating: true, count: i) + Array(repeating: false, count: n - i)
+          + Array(repeating: true, count: n))
     }
     #expect(rig.machine.vmstat.nrGPUActive == 0)
     #expect(try rig.device.populate(bo) == 0)
@@ -103,14 +121,33 @@ struct NativeOrderBackupTests {
     #expect(try rig.teardown([bo]).isClean)
   }
 
+  /// `backup_fault_inject` firing at the halving check cuts a 12-page tt of order-2 blocks
+  /// at page 6, inside the second block. The v14 loop splits as it goes and backs up the six
+  /// pages; native order backs blocks up whole and stops before the cut one, so it backs up
+  /// only the first block. Both restore everything intact.
+  @Test("A block cut in half by the halving is left alone", arguments: Variant.allCases)
+  func halvingCutsABlock(variant: Variant) throws {
+    let rig = TTMRig(NativeOrderBackup.self, variant, memory: 1024, swap: 1024, poolOrder: 2)
+    let bo = try rig.filledBO(pages: 12)
+    rig.machine.faults.arm(.backupFaultInject, .nth(1))
+    #expect(try rig.device.swapout(bo) == (variant == .before ? 6 : 4))
+    #expect(rig.machine.faults.injected(.backupFaultInject) == 1)
+    #expect(try rig.device.populate(bo) == 0)
+    #expect(rig.device.checkContent(bo, seed: 7).isEmpty)
+    #expect(try rig.teardown([bo]).isClean)
+  }
+
   /// A hard error from the swap write: `shmem_writeout()` has already unlocked the folio.
   /// The v14 code unlocks on any non-zero result, so it unlocks it a second time; native
-  /// order unlocks only on `AOP_WRITEPAGE_ACTIVATE`. The content is safe in both.
-  @Test("A hard writeback error: double unlock before, none after", arguments: Variant.allCases)
-  func writebackError(variant: Variant) throws {
-    let rig = TTMRig(NativeOrderBackup.self, variant, memory: 1024, swap: 1024, poolOrder: 0)
+  /// order unlocks only on `AOP_WRITEPAGE_ACTIVATE`. The content is safe in both; the page
+  /// whose write failed stays in the page cache, so one swap slot fewer is used.
+  @Test(
+    "A hard writeback error: double unlock before, none after", arguments: Variant.allCases,
+    [(0, 1), (0, 3), (2, 3), (2, 8)])
+  func writebackError(variant: Variant, orderAndWrite: (order: Int, write: Int)) throws {
+    let rig = TTMRig(NativeOrderBackup.self, variant, memory: 1024, swap: 1024, poolOrder: orderAndWrite.order)
     let bo = try rig.filledBO(pages: 8)
-    rig.machine.faults.arm(.swapWriteout, .nth(3))
+    rig.machine.faults.arm(.swapWriteout, .nth(orderAndWrite.write))
     #expect(try rig.device.swapout(bo, flags: TTMBackupFlags(writeback: true)) == 8)
     #expect(rig.machine.folioLockViolations.count == (variant == .before ? 1 : 0))
     #expect(rig.machine.swap.slotsInUse == 7)

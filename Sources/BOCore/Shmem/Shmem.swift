@@ -39,6 +39,9 @@ struct ShmemFile {
   /// The owner a folio truncated from this file keeps until its last reference is gone
   /// (``Machine/shmemTruncateRange(_:start:end:)``), built once per file instead of per page.
   var truncatedOwner: PageOwner
+  /// Whether an insert into this file already logged that it ran with no free page (the
+  /// model's uncharged xarray nodes, an assumption), so the note appears once per file.
+  var notedInsertWithoutFreePage = false
 }
 
 /// A folio on the reclaim LRU.
@@ -311,6 +314,15 @@ extension Machine {
         "[assumption, UNVERIFIED] shmem_insert_folio(): order \(order) refused, the mapping takes folios up to order \(f.largeFolioOrder)"
       )
       return Errno.EINVAL.negated
+    }
+    // The xarray nodes an insert may need are not charged to memory in the model, so it
+    // succeeds with no free page at all; the kernel's xas_nomem() would allocate them, and
+    // could fail or enter reclaim there. Said once per file.
+    if mem.nrFreePages == 0 && !f.notedInsertWithoutFreePage {
+      shmemFiles[file.id]!.notedInsertWithoutFreePage = true
+      dmesg.modelNote(
+        "[assumption, UNVERIFIED] shmem_insert_folio(): inserting with no free page; the model charges no xarray node to memory, where the kernel's xas_nomem() could fail or reclaim"
+      )
     }
     if faults.shouldFail(.shmemInsertNode) {
       dmesg.modelNote("[assumption, UNVERIFIED] shmem_insert_folio(): page cache node allocation failed")

@@ -148,9 +148,10 @@ public enum FaultSweep {
     let restoreLeak = "kmalloc: ttm_pool_tt_restore"
     return [
       row(dropRestore, .before, .leak, restoreLeak, dropRestore, staleRestore),
-      // The pair trees of the zero-copy patch lack "Drop tt->restore" (native order's carry
-      // it, as its pre-image does): a shmem read failing in the last block of a restore
-      // leaves the stale state once the restore is resumed.
+      // Branch trees without "Drop tt->restore" (6.18.y, 7.1.y) run the zero-copy patch's
+      // scenarios on its Before side: a shmem read failing in the last block of a restore
+      // leaves the stale state once the restore is resumed. Its pair trees carry the fix, as
+      // its pre-image does, so the sweep itself does not meet this.
       row(PatchCatalog.zeroCopyInsertFolio.slug, .before, .leak, restoreLeak, dropRestore, staleRestore),
       row(PatchCatalog.zeroCopyInsertFolio.slug, .after, .leak, restoreLeak, dropRestore, staleRestore),
       row(

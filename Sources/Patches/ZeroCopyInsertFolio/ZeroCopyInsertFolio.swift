@@ -18,6 +18,11 @@ public enum ZeroCopyInsertFolio: PatchModel {
   /// Native order rewrote the same backup loop after this patch's pre-image (its hunks do
   /// not apply there; `PatchInteractionTests`): no tree carries both.
   public static let excludes = [PatchCatalog.nativeOrderBackup.slug]
+  /// `ttm_backup.c@81df4cb5606b` is the gfp fix's post-image and `ttm_pool.c@d380a3c7fe40`
+  /// is "Drop tt->restore"'s.
+  public static let writtenOn = [
+    PatchCatalog.gfpRetryMayfailReadback.slug, PatchCatalog.dropRestoreAfterRestore.slug,
+  ]
 
   public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
     switch variant {
