@@ -234,7 +234,9 @@ public enum RegressionMatrix {
           changes.append(.init(kind: .new, branch: row.name, patch: c.patch, previous: nil, current: now))
           continue
         }
-        let then = MatrixComparison.Cell(state: prev.state, confidence: prev.confidence, verdict: prev.verdict)
+        // A previous file without confidences cannot show a confidence change.
+        let then = MatrixComparison.Cell(
+          state: prev.state, confidence: prev.confidence ?? c.confidence, verdict: prev.verdict)
         guard then != now else { continue }
         let kind: MatrixComparison.Kind =
           if good(prev.verdict) && bad(c.verdict) {

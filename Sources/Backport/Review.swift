@@ -22,14 +22,15 @@ public enum BackportReview {
   ) throws -> String {
     // A file outside patches/ is recognised by its index lines (or subject) when it is one of
     // the package's patches under another name; its own text is what is checked below.
-    let recognised = set.recognise(given)
+    let match = set.recognise(given)
+    let recognised = match?.patch
     let patch = given
     let slug = recognised?.slug ?? given.slug
     let catalog = PatchCatalog.patch(slug)
     let entry = recognised == nil ? nil : branch.patch(slug)
     var out = ["review: \(slug) (\"\(patch.subject)\") onto \(branch.name) [\(branch.status)]"]
-    if let recognised, recognised.slug != given.slug {
-      out.append("(\(given.path) recognised as \(recognised.slug) by its index lines)")
+    if let match, match.patch.slug != given.slug {
+      out.append("(\(given.path) recognised as \(match.patch.slug) by \(match.by))")
     }
     out.append("")
 
@@ -71,17 +72,21 @@ public enum BackportReview {
     }
     let kernelFiles = ((set.directory as NSString).deletingLastPathComponent as NSString)
       .appendingPathComponent("fixtures/kernel-files")
+    // A pre-image holding every line another patch adds says what the patch was written on:
+    // not a prerequisite by itself (a backport may be adapted, as 7.1.y's native order was),
+    // but not a conflict either where the branch carries it.
+    var writtenOn: [String] = []
     for q in others where !prerequisites.contains(q.slug) {
       guard let (path, count) = changesContained(q, inPreImageOf: patch, kernelFiles: kernelFiles) else { continue }
       if case .notMerged? = PatchCatalog.patch(q.slug)?.status {
         out.append(
-          "  \(path): the pre-image holds every line the unmerged \(q.slug) adds there (\(count)): an unknown upstream patch adding the same lines must come first."
+          "  \(path): the pre-image holds every line the unmerged \(q.slug) adds there (\(count)): an unknown upstream patch adding the same lines came first."
         )
       } else {
         out.append(
-          "  \(path): the pre-image holds every line \(q.slug) adds there (\(count)): it was written on \(q.slug), which comes first upstream."
+          "  \(path): the pre-image holds every line \(q.slug) adds there (\(count)): the patch was written on a tree carrying \(q.slug); needed only where a hunk touches those lines (see the context check)."
         )
-        prerequisites.append(q.slug)
+        writtenOn.append(q.slug)
       }
     }
     for q in others {
@@ -106,7 +111,8 @@ public enum BackportReview {
         out.append("  not on \(branch.name): \(missing.joined(separator: ", ")).")
       }
       let touched = functions(patch)
-      for q in others where branch.patch(q.slug)?.state == .after && !prerequisites.contains(q.slug) {
+      for q in others
+      where branch.patch(q.slug)?.state == .after && !prerequisites.contains(q.slug) && !writtenOn.contains(q.slug) {
         let shared = touched.intersection(functions(q))
         guard !shared.isEmpty else { continue }
         let fits = hunkFits(patch, against: q, kernelFiles: kernelFiles)
@@ -115,8 +121,15 @@ public enum BackportReview {
           "  conflict: \(q.slug), applied on \(branch.name), changes the same functions (by hunk context: \(shared.sorted().joined(separator: ", ")))"
             + (fits.isEmpty
               ? "; the patch may not apply as is."
-              : clean ? "; every hunk still applies to its post-image." : "; the patch will not apply as is."))
+              : clean
+                ? "; every hunk still applies to its upstream post-image."
+                : "; the patch will not apply as is to its upstream post-image."))
         out += describe(fits, q: q)
+        if !fits.isEmpty {
+          out.append(
+            "    (\(branch.name)'s own file is not in fixtures/kernel-files; \(q.slug)'s upstream post-image stands in for it.)"
+          )
+        }
       }
     }
 
@@ -256,7 +269,7 @@ public enum BackportReview {
             f.hunk.lines.first { $0.kind == .added && !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }?
             .text.trimmingCharacters(in: .whitespaces) ?? ""
           out.append(
-            "    \(name)@\(f.blob.prefix(12)) (\(q.slug)'s post-image): hunk \(f.hunk.header)\(where_) is already present there (\"\(first)\"): drop it from the backport."
+            "    \(name)@\(f.blob.prefix(12)) (\(q.slug)'s upstream post-image): hunk \(f.hunk.header)\(where_) is already present there (\"\(first)\"): drop it from the backport."
           )
         case .doesNotApply:
           failing.append("\(f.hunk.header)\(where_)")
@@ -264,12 +277,12 @@ public enum BackportReview {
       }
       if !failing.isEmpty {
         out.append(
-          "    \(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s post-image): \(failing.count) hunk(s) do not apply: \(failing.joined(separator: ", "))."
+          "    \(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s upstream post-image): \(failing.count) hunk(s) do not apply: \(failing.joined(separator: ", "))."
         )
       }
       if !applies.isEmpty {
         out.append(
-          "    \(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s post-image): \(applies.count) hunk(s) apply: \(applies.joined(separator: ", "))."
+          "    \(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s upstream post-image): \(applies.count) hunk(s) apply: \(applies.joined(separator: ", "))."
         )
       }
     }

@@ -149,19 +149,30 @@ public enum Fuzz {
       }
     }
     let oomKills = world.machine.vmstat.oomKill
-    if world.teardown() != nil {
+    if let leak = world.teardown() {
       // Every prefix passed its checks on the way here; the shortest one whose teardown leaks
-      // is the prefix to replay.
-      for k in 1...steps.count {
-        guard let leak = teardownLeak(Array(steps.prefix(k)), on: tree) else { continue }
-        return FuzzResult(
-          seed: seed, steps: Array(steps.prefix(k)), failure: (k - 1, "teardown: \(leak)"), checks: checks,
-          endedInOOMPanic: false, oomKills: oomKills)
+      // is the prefix to replay. Leaks need not grow with the prefix, so the search is linear
+      // (each candidate replayed from the start), and bounded: past `shrinkLimit` steps, or
+      // if no shorter prefix leaks, the whole workload is the prefix.
+      if steps.count <= shrinkLimit {
+        for k in 1..<max(steps.count, 1) {
+          guard let shorter = teardownLeak(Array(steps.prefix(k)), on: tree) else { continue }
+          return FuzzResult(
+            seed: seed, steps: Array(steps.prefix(k)), failure: (k - 1, "teardown: \(shorter)"), checks: checks,
+            endedInOOMPanic: false, oomKills: oomKills)
+        }
       }
+      return FuzzResult(
+        seed: seed, steps: steps, failure: (max(steps.count - 1, 0), "teardown: \(leak)"), checks: checks,
+        endedInOOMPanic: false, oomKills: oomKills)
     }
     return FuzzResult(
       seed: seed, steps: steps, failure: nil, checks: checks + 1, endedInOOMPanic: false, oomKills: oomKills)
   }
+
+  /// The longest workload whose teardown-only failure is shrunk to a shorter prefix (the
+  /// search replays every prefix, so it is quadratic in the length).
+  public static let shrinkLimit = 2000
 
   /// What tearing down after `steps` leaks, if anything; `steps` must run without an error.
   static func teardownLeak(_ steps: [FuzzStep], on tree: KernelTree) -> String? {
@@ -207,7 +218,11 @@ public enum Fuzz {
         let ret = try ttm.populate(bo, TTMOperationContext(interruptible: intr, gfpRetryMayfail: retry))
         if ret != 0 && !bo.tt.isBackedUp { content[i] = nil }  // a failed fresh allocation has nothing to lose
       case .fill(let i):
-        guard let bo = bo(i), bo.tt.isPopulated else { return }
+        // Only a tt that holds a page in every slot can be written (the invariant check
+        // reports any other populated tt before this step runs).
+        guard let bo = bo(i), bo.tt.isPopulated,
+          bo.tt.pages.allSatisfy({ if case .page = $0 { true } else { false } })
+        else { return }
         fills += 1
         ttm.fill(bo, seed: fills)
         content[i] = fills
@@ -279,6 +294,14 @@ public enum Fuzz {
 
     /// The first invariant that does not hold, or `nil`.
     func invariantViolation() -> String? {
+      // A populated tt holds a page in every slot (ttm_tt_populate() either completes or
+      // fails); a handle there is the stale-restore state, whatever its content was.
+      for (i, bo) in bos.enumerated() {
+        guard let bo, bo.tt.isPopulated else { continue }
+        if let slot = bo.tt.pages.firstIndex(where: { if case .page = $0 { false } else { true } }) {
+          return "bo\(i): populated, but slot \(slot) holds \(bo.tt.pages[slot])"
+        }
+      }
       for (i, seed) in content.sorted(by: { $0.key < $1.key }) {
         guard let bo = bo(i), bo.tt.isPopulated else { continue }
         if let bad = ttm.checkContent(bo, seed: seed).first {

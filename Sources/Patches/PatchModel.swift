@@ -28,7 +28,8 @@ public protocol PatchModel: Sendable {
   static var excludes: [String] { get }
   /// Modelled patches, beyond ``requires``, that the code this patch was written against
   /// already carries (its `index` pre-images say so). ``KernelTree/pair(_:_:)`` applies them,
-  /// so that the Before side runs on the code the patch's hunks were made against.
+  /// so that the Before side runs on the code the patch's hunks were made against; a model
+  /// that leaves one out says why (the NULL/handle fix leaves out "Drop tt->restore").
   static var writtenOn: [String] { get }
   /// Installs the seams of `variant` into `functions`.
   static func install(_ variant: Variant, into functions: inout KernelFunctions)

@@ -136,6 +136,18 @@ struct MatrixTests {
     // Restricted to the rows this run picked, the missing 6.17.y row is not "removed".
     let picked = try RegressionMatrix.compare(now, previous: data, path: "old.json", only: ["6.18.y", "7.1.y"])
     #expect(!picked.changes.contains { $0.kind == .removed })
+    // Without any confidence in the previous file, an unchanged run shows no change.
+    let bare: [String: Any] = [
+      "branches": now.map { row in
+        [
+          "name": row.name,
+          "cells": row.cells.map { ["patch": $0.patch, "state": $0.state.rawValue, "verdict": $0.verdict] },
+        ]
+      }
+    ]
+    let unchanged = try RegressionMatrix.compare(
+      now, previous: try JSONSerialization.data(withJSONObject: bare), path: "old.json")
+    #expect(unchanged.changes.isEmpty, "\(unchanged.text)")
     let json = try #require(
       try JSONSerialization.jsonObject(with: Data(result.json().utf8)) as? [String: Any])
     #expect(json["comparedTo"] as? String == "old.json")

@@ -108,23 +108,29 @@ struct ReviewTests {
     let text = try note("zero-copy-insert-folio", onto: "6.18.y")
     #expect(
       text.contains(
-        "ttm_pool.c@ff043420d517 (null-handle-pages-backup's post-image): hunk @@ -1070,7 +1069,8 @@ (ttm_pool_backup) is already present there (\"if (unlikely(!page ||\"): drop it from the backport."
+        "ttm_pool.c@ff043420d517 (null-handle-pages-backup's upstream post-image): hunk @@ -1070,7 +1069,8 @@ (ttm_pool_backup) is already present there (\"if (unlikely(!page ||\"): drop it from the backport."
       ))
-    #expect(text.contains("(null-handle-pages-backup's post-image): 3 hunk(s) apply: "))
+    #expect(text.contains("(null-handle-pages-backup's upstream post-image): 3 hunk(s) apply: "))
+    #expect(text.contains("(6.18.y's own file is not in fixtures/kernel-files; "))
   }
 
   /// Native order's pre-image holds every line the NULL/handle fix and "Drop tt->restore"
-  /// add: it was written on both, so the NULL/handle fix on 6.18.y is a prerequisite there,
-  /// not a conflict, and "Drop tt->restore" is missing.
+  /// add: it was written on both. That makes neither a prerequisite (7.1.y carries native
+  /// order without "Drop tt->restore"), but the NULL/handle fix on 6.18.y is not a conflict
+  /// either; the gfp fix, whose lines a hunk's context holds, is the one missing.
   @Test("native order onto 6.18.y: written on the NULL/handle fix, not in conflict with it")
   func nativeOnto618() throws {
     let text = try note("native-order-backup", onto: "6.18.y")
     #expect(
       text.contains(
-        "drivers/gpu/drm/ttm/ttm_pool.c: the pre-image holds every line null-handle-pages-backup adds there (10): it was written on null-handle-pages-backup, which comes first upstream."
+        "drivers/gpu/drm/ttm/ttm_pool.c: the pre-image holds every line null-handle-pages-backup adds there (10): the patch was written on a tree carrying null-handle-pages-backup; needed only where a hunk touches those lines"
       ))
-    #expect(text.contains("not on 6.18.y: drop-restore-after-restore, gfp-retry-mayfail-readback."))
+    #expect(text.contains("not on 6.18.y: gfp-retry-mayfail-readback."))
     #expect(!text.contains("conflict:"))
+    // Drop tt->restore onto 6.18.y: its pre-image carries the gfp fix, which its hunks do not
+    // touch, so the gfp fix is not demanded.
+    let dropRestore = try note("drop-restore-after-restore", onto: "6.18.y")
+    #expect(!dropRestore.contains("not on 6.18.y: gfp-retry-mayfail-readback"))
   }
 
   /// Zero-copy and native order rewrite the same loop: the model composes no tree with both,
@@ -161,15 +167,18 @@ struct ReviewTests {
     let recognised = try BackportReview.note(patch: copy, onto: branch, set: set, scenarios: scenarios)
     #expect(recognised.hasPrefix("review: gfp-retry-mayfail-readback "))
     #expect(recognised.contains("(/tmp/x.patch recognised as gfp-retry-mayfail-readback by its index lines)"))
-    #expect(recognised.contains("  2/3 of \"gfp_retry_mayfail behaviour\"."))
-    #expect(recognised.contains("swift test --filter GFPRetryMayfailReadbackTests"))
-    var unknown = copy
-    unknown.subject = "drm/ttm: something else"
-    unknown.files = unknown.files.map { f in
+    var renamed = copy
+    renamed.files = renamed.files.map { f in
       var f = f
       f.newBlob = "0123456789ab"
       return f
     }
+    let bySubject = try BackportReview.note(patch: renamed, onto: branch, set: set, scenarios: scenarios)
+    #expect(bySubject.contains("recognised as gfp-retry-mayfail-readback by its subject (its index lines differ)"))
+    #expect(recognised.contains("  2/3 of \"gfp_retry_mayfail behaviour\"."))
+    #expect(recognised.contains("swift test --filter GFPRetryMayfailReadbackTests"))
+    var unknown = renamed
+    unknown.subject = "drm/ttm: something else"
     let text = try BackportReview.note(patch: unknown, onto: branch, set: set, scenarios: scenarios)
     #expect(text.contains("not a patch this package models"))
     #expect(text.contains("\nproof:\n  none: no model or scenario covers this patch."))

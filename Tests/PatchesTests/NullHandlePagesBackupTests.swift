@@ -92,13 +92,13 @@ struct NullHandlePagesBackupTests {
       var sc = ShrinkControl(gfpMask: .GFP_KERNEL, nrToScan: 64)
       let outcome = Result { try rig.asKswapd { try shrinker.scanObjects(&sc, on: rig.machine) } }
       switch tree.stack {
-      case ["shmem-backup-v14"]:
+      case KernelTree.pair(NullHandlePagesBackup.self, .before).stack:
         guard case .failure(KernelHalt.oops(let message, let chain)) = outcome else {
           Issue.record("before: \(outcome)")
           continue
         }
         #expect(message.contains("general protection fault") && chain.starts(with: Self.shrinkerChain))
-      case ["shmem-backup-v14", "null-handle-pages-backup"]:
+      case KernelTree.pair(NullHandlePagesBackup.self, .after).stack:
         guard case .failure(KernelHalt.oops(let message, let chain)) = outcome else {
           Issue.record("after: \(outcome)")
           continue

@@ -153,7 +153,6 @@ public enum FaultSweep {
       // leaves the stale state once the restore is resumed. Its pair trees carry the fix, as
       // its pre-image does, so the sweep itself does not meet this.
       row(PatchCatalog.zeroCopyInsertFolio.slug, .before, .leak, restoreLeak, dropRestore, staleRestore),
-      row(PatchCatalog.zeroCopyInsertFolio.slug, .after, .leak, restoreLeak, dropRestore, staleRestore),
       row(
         PatchCatalog.nullHandlePagesBackup.slug, .before, .halt, "NULL pointer dereference",
         PatchCatalog.nullHandlePagesBackup.slug,

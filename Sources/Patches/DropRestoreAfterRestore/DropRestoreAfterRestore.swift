@@ -12,6 +12,8 @@ import Patches
 public enum DropRestoreAfterRestore: PatchModel {
   public static let patch = PatchCatalog.dropRestoreAfterRestore
   public static let requires = [PatchCatalog.shmemBackupV14.slug]
+  /// `ttm_pool.c@278bbe7a11ad` carries the gfp fix.
+  public static let writtenOn = [PatchCatalog.gfpRetryMayfailReadback.slug]
 
   public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
     switch variant {

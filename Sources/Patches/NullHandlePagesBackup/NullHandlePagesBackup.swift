@@ -14,6 +14,13 @@ import Patches
 public enum NullHandlePagesBackup: PatchModel {
   public static let patch = PatchCatalog.nullHandlePagesBackup
   public static let requires = [PatchCatalog.shmemBackupV14.slug]
+  /// `ttm_pool.c@3d5f2ae0a456` carries the gfp fix and "Drop tt->restore" too; the pair trees
+  /// leave the latter out, a deviation: in the model the NULL and handle entries the purge
+  /// meets arise only from the stale restore state that fix removes (a restore that failed
+  /// part-way and resumed), while the oops in the commit message came from a tree that had
+  /// it, by a path the model does not have. The matrix says so on 7.2.y and mainline ("not
+  /// shown by the model here").
+  public static let writtenOn = [PatchCatalog.gfpRetryMayfailReadback.slug]
 
   public static func install(_ variant: Variant, into functions: inout KernelFunctions) {
     switch variant {
