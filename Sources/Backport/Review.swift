@@ -5,15 +5,18 @@ import Patches
 /// The backport review aid: for a patch and a branch, a short note a stable reviewer can act
 /// on (`bo-repro review PATCH --onto BRANCH`).
 public enum BackportReview {
-  /// Writes the note for `patch` (from `set`) onto `branch`.
+  /// Writes the note for `patch` (from `set`, or any patch file) onto `branch`; a file
+  /// outside `set` is recognised by ``PatchSet/recognise(_:)``.
   ///
   /// - The code: whether what the patch changes exists on the branch, and whether the patch is
   ///   already there.
   /// - Prerequisites, from the patch texts: a file whose `index` pre-image is another patch's
   ///   post-image must follow that patch; context and removed lines that only another patch
-  ///   adds; a pre-image no known patch produces means unknown upstream prerequisites. Patches
-  ///   applied on the branch that change the same functions are named as conflicts.
-  /// - The series: siblings and the partial-series risk.
+  ///   adds; a pre-image no known patch produces means unknown upstream prerequisites. A
+  ///   pre-image holding every line another patch adds was written on it: reported, not
+  ///   demanded. Other patches applied on the branch that change the same functions are named
+  ///   as conflicts, with how each hunk fits their upstream post-image (``Hunk/fit(in:)``).
+  /// - The series: siblings, what each does for the patch, and the partial-series risk.
   /// - The behaviour change: the patch's scenarios run on the branch's tree without and with
   ///   the patch, and which change outcome.
   /// - The `swift test --filter` command that runs the proof.

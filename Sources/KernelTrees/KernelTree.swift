@@ -111,8 +111,8 @@ public struct KernelTree: Sendable, CustomStringConvertible {
   }
 
   /// The tree that shows `variant` of `model`: its prerequisites and the patches its
-  /// pre-image carries (``PatchModel/writtenOn``), transitively, in upstream order, plus the
-  /// patch itself for `.after`. For `.before` the patch's own Before side is installed last
+  /// pre-image carries (``PatchModel/writtenOn``), each with its own prerequisites, in
+  /// upstream order, plus the patch itself for `.after`. For `.before` the patch's own Before side is installed last
   /// among the unapplied patches', so the tree runs its pre-image code, not an earlier
   /// patch's version of the same seam.
   public static func pair(_ model: any PatchModel.Type, _ variant: Variant) -> KernelTree {
