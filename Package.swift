@@ -33,41 +33,89 @@ let patchModelTargets: [Target] = patchModels.map { model in
 }
 let patchModelDependencies: [Target.Dependency] = patchModels.map { .target(name: $0.target) }
 
+/// The library targets in dependency order, as the data flows: patch text -> models ->
+/// trees -> harness -> products -> command line. Each folder's README.md says what the room
+/// holds, what it may import and what it must not; README.md's "Architecture" section lists
+/// them.
+let libraryTargets: [Target] = [
+  // Text: patch files, blob ids, hunk application. Foundation only, no model.
+  .target(name: "PatchText", exclude: ["README.md"], swiftSettings: strictSettings),
+  // Models: the shared BO core, the patch catalog and protocol (one target per pair above).
+  .target(name: "BOCore", exclude: ["README.md"], swiftSettings: strictSettings),
+  .target(
+    name: "Patches", dependencies: ["BOCore"], exclude: patchModels.map(\.folder) + ["README.md"],
+    swiftSettings: strictSettings),
+  // Trees: a base plus a stack of patch models.
+  .target(
+    name: "KernelTrees", dependencies: ["BOCore", "Patches"] + patchModelDependencies, exclude: ["README.md"],
+    swiftSettings: strictSettings),
+  // Harness: scenarios, fault sweeps, fuzzing, exhaustive exploration.
+  .target(
+    name: "Harness", dependencies: ["PatchText", "BOCore", "Patches", "KernelTrees", "MadviseListMoveModel"],
+    exclude: ["README.md"], swiftSettings: strictSettings),
+  // Products: stable-branch data, the regression matrix, the review note, the listing.
+  .target(
+    name: "Backport", dependencies: ["PatchText", "Patches", "KernelTrees", "Harness"], exclude: ["README.md"],
+    swiftSettings: strictSettings),
+  // Measurement: the benchmark driver behind `bo-repro bench`.
+  .target(
+    name: "Benchmarks", dependencies: ["BOCore", "Patches", "KernelTrees", "Harness", "Backport"],
+    exclude: ["README.md"], swiftSettings: strictSettings),
+  // The command line.
+  .executableTarget(
+    name: "bo-repro",
+    dependencies: ["PatchText", "BOCore", "Patches", "KernelTrees", "Harness", "Backport", "Benchmarks"],
+    exclude: ["README.md"], swiftSettings: strictSettings),
+]
+
+/// Test support: package paths and the tool runner (no model), and the model rigs.
+let testSupportTargets: [Target] = [
+  .target(name: "PackageTestSupport", path: "Tests/PackageTestSupport", swiftSettings: strictSettings),
+  .target(
+    name: "ModelTestSupport", dependencies: ["BOCore", "Patches", "KernelTrees", "MadviseListMoveModel"],
+    path: "Tests/ModelTestSupport", swiftSettings: strictSettings),
+]
+
+/// The tests, mirroring the library targets. PatchTextTests links no model, so a model change
+/// never rebuilds it.
+let testTargets: [Target] = [
+  .testTarget(
+    name: "PatchTextTests", dependencies: ["PatchText", "PackageTestSupport"], swiftSettings: strictSettings),
+  .testTarget(name: "BOCoreTests", dependencies: ["BOCore"], swiftSettings: strictSettings),
+  .testTarget(
+    name: "PatchesTests",
+    dependencies: ["PatchText", "BOCore", "Patches", "KernelTrees", "ModelTestSupport", "PackageTestSupport"]
+      + patchModelDependencies,
+    swiftSettings: strictSettings),
+  .testTarget(
+    name: "KernelTreesTests",
+    dependencies: ["BOCore", "Patches", "KernelTrees", "ModelTestSupport"] + patchModelDependencies,
+    swiftSettings: strictSettings),
+  .testTarget(
+    name: "HarnessTests",
+    dependencies: [
+      "BOCore", "Patches", "KernelTrees", "Harness", "MadviseListMoveModel", "ModelTestSupport", "PackageTestSupport",
+    ],
+    swiftSettings: strictSettings),
+  .testTarget(
+    name: "BackportTests",
+    dependencies: ["PatchText", "Patches", "KernelTrees", "Harness", "Backport", "PackageTestSupport"],
+    swiftSettings: strictSettings),
+  // The built tool, run as a process.
+  .testTarget(name: "CommandTests", dependencies: ["PackageTestSupport"], swiftSettings: strictSettings),
+]
+
 let package = Package(
   name: "bo-repro",
   products: [
+    .library(name: "PatchText", targets: ["PatchText"]),
     .library(name: "BOCore", targets: ["BOCore"]),
     .library(name: "Patches", targets: ["Patches"]),
     .library(name: "KernelTrees", targets: ["KernelTrees"]),
+    .library(name: "Harness", targets: ["Harness"]),
     .library(name: "Backport", targets: ["Backport"]),
     .executable(name: "bo-repro", targets: ["bo-repro"]),
   ],
-  targets: patchModelTargets + [
-    .target(name: "BOCore", swiftSettings: strictSettings),
-    .target(
-      name: "Patches", dependencies: ["BOCore"], exclude: patchModels.map(\.folder),
-      swiftSettings: strictSettings),
-    .target(
-      name: "KernelTrees", dependencies: ["BOCore", "Patches"] + patchModelDependencies,
-      swiftSettings: strictSettings),
-    .target(
-      name: "Backport", dependencies: ["BOCore", "Patches", "KernelTrees"], swiftSettings: strictSettings),
-    .executableTarget(
-      name: "bo-repro",
-      dependencies: ["BOCore", "Patches", "KernelTrees", "Backport"],
-      swiftSettings: strictSettings
-    ),
-    .testTarget(name: "BOCoreTests", dependencies: ["BOCore"], swiftSettings: strictSettings),
-    .testTarget(
-      name: "PatchesTests",
-      dependencies: ["BOCore", "Patches", "KernelTrees", "Backport"] + patchModelDependencies,
-      swiftSettings: strictSettings
-    ),
-    .testTarget(
-      name: "BackportTests",
-      dependencies: ["Backport"],
-      swiftSettings: strictSettings
-    ),
-  ],
+  targets: patchModelTargets + libraryTargets + testSupportTargets + testTargets,
   swiftLanguageModes: [.v6]
 )

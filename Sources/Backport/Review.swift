@@ -1,5 +1,7 @@
 import Foundation
+import Harness
 import KernelTrees
+import PatchText
 import Patches
 
 /// The backport review aid: for a patch and a branch, a short note a stable reviewer can act

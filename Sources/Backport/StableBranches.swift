@@ -1,5 +1,7 @@
 import Foundation
+import Harness
 import KernelTrees
+import PatchText
 import Patches
 
 /// Where a patch stands on a branch.

@@ -1,4 +1,5 @@
 import Backport
+import Benchmarks
 import Foundation
 import Patches
 

@@ -1,6 +1,6 @@
 import BOCore
 import Foundation
-import KernelTrees
+import Harness
 import Patches
 
 /// `bo-repro explore madvise`.

@@ -1,6 +1,6 @@
 import Backport
 import Foundation
-import KernelTrees
+import Harness
 
 /// `bo-repro fuzz`: seeded random workloads with every invariant checked after every step.
 enum FuzzCommand: Command {

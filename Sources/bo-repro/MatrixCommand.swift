@@ -1,6 +1,6 @@
 import Backport
 import Foundation
-import KernelTrees
+import Harness
 
 /// `bo-repro matrix`: the package's main job.
 enum MatrixCommand: Command {

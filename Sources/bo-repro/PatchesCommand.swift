@@ -1,5 +1,6 @@
 import Backport
 import Foundation
+import PatchText
 
 /// `bo-repro patches`.
 enum PatchesCommand: Command {

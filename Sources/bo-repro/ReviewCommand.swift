@@ -1,6 +1,7 @@
 import Backport
 import Foundation
-import KernelTrees
+import Harness
+import PatchText
 
 /// `bo-repro review PATCH --onto BRANCH`.
 enum ReviewCommand: Command {

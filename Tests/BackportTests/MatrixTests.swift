@@ -1,5 +1,7 @@
 import Foundation
+import Harness
 import KernelTrees
+import PackageTestSupport
 import Patches
 import Testing
 

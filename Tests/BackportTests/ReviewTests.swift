@@ -1,5 +1,8 @@
 import Foundation
+import Harness
 import KernelTrees
+import PackageTestSupport
+import PatchText
 import Patches
 import Testing
 

@@ -1,12 +1,10 @@
 import Foundation
 import KernelTrees
+import PackageTestSupport
 import Patches
 import Testing
 
 @testable import Backport
-
-let branchesFile = packageRoot + "/fixtures/stable-branches.json"
-let scenariosDirectory = packageRoot + "/fixtures/scenarios"
 
 /// The branch fixture: what it says, and that a broken one is refused with one clear line.
 @Suite("Stable branches fixture")

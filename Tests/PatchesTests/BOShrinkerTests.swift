@@ -1,5 +1,6 @@
 import BOCore
 import KernelTrees
+import ModelTestSupport
 import Patches
 import ShmemBackupV14Model
 import Testing

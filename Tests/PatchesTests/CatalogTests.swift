@@ -1,14 +1,9 @@
 import Foundation
+import PackageTestSupport
+import PatchText
 import Testing
 
-@testable import Backport
 @testable import Patches
-
-let patchesDirectory: String = {
-  var url = URL(fileURLWithPath: #filePath)
-  for _ in 0..<3 { url.deleteLastPathComponent() }
-  return url.path + "/patches"
-}()
 
 extension UpstreamPatch: CustomTestStringConvertible {
   public var testDescription: String { slug }

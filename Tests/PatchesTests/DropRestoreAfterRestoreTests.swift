@@ -1,6 +1,7 @@
 import BOCore
 import DropRestoreAfterRestoreModel
 import KernelTrees
+import ModelTestSupport
 import Patches
 import Testing
 

@@ -1,6 +1,7 @@
 import BOCore
 import GFPRetryMayfailReadbackModel
 import KernelTrees
+import ModelTestSupport
 import Patches
 import Testing
 

@@ -1,5 +1,6 @@
 import BOCore
 import KernelTrees
+import ModelTestSupport
 import NullHandlePagesBackupModel
 import Patches
 import Testing

@@ -1,5 +1,6 @@
 import BOCore
 import KernelTrees
+import ModelTestSupport
 import Patches
 import Testing
 import ZeroCopyInsertFolioModel

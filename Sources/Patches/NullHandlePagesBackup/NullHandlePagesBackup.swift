@@ -1,3 +1,10 @@
+// NullHandlePagesBackupModel: one upstream patch as a before/after pair.
+// Holds: this patch's catalog link (this file) and the seam functions its hunks touch, as
+// they were before (Before.swift) and after (After.swift) the patch.
+// May import: BOCore, Patches
+// Must not: import Foundation, a tree, the harness, another patch's model, or ask which
+// patch is applied: the tree installs these functions, the core calls them.
+
 import BOCore
 import Patches
 

@@ -1,0 +1,51 @@
+import Foundation
+import PackageTestSupport
+import Testing
+
+/// `bo-repro faults`: the fault-injection sweep over scenario files.
+@Suite("bo-repro faults")
+struct FaultsCommandTests {
+  let stale = "fixtures/scenarios/drop-restore-after-restore--stale-restore-state.json"
+
+  @Test("A sweep of one file: counts per variant and point, the explained break, exit 0")
+  func text() throws {
+    let r = try runTool(["faults", stale])
+    #expect(r.status == 0 && r.err.isEmpty)
+    #expect(r.out.hasPrefix("\(stale)\n"))
+    #expect(r.out.contains("  before fail_page_alloc "))
+    #expect(r.out.contains("  after  backup_fault_inject "))
+    #expect(r.out.contains("expected break (leak, explained by drop-restore-after-restore)"))
+    #expect(!r.out.contains("MODEL BUG"))
+    #expect(r.out.contains("\ntotal before: "))
+    #expect(r.out.contains(", expected break 0, model bug 0\ntotal: 1 scenarios, "))
+    #expect(r.out.hasSuffix("faults injected, no model bugs\n"))
+  }
+
+  @Test("--format json: one entry per variant and point, and totals")
+  func json() throws {
+    let r = try runTool(["faults", "--format", "json", stale])
+    #expect(r.status == 0)
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+    let cells = try #require(object["cells"] as? [[String: Any]])
+    #expect(cells.count == 8)
+    #expect(cells.allSatisfy { ($0["modelBug"] as? Int) == 0 })
+    let before = cells.filter { $0["variant"] as? String == "before" }
+    #expect(before.contains { ($0["explainedBy"] as? [String]) == ["drop-restore-after-restore"] })
+    let total = try #require(object["total"] as? [String: Int])
+    #expect(total["modelBug"] == 0 && (total["injected"] ?? 0) > 0)
+    #expect(total["runs"] == cells.reduce(0) { $0 + (($1["runs"] as? Int) ?? 0) })
+  }
+
+  @Test(
+    "Usage errors exit 2",
+    arguments: [
+      (["faults", "--format", "xml"], "bo-repro: unknown format 'xml' (text or json)"),
+      (["faults", "--max-runs", "1"], "bo-repro: --max-runs must be an integer from 2 to 1000000, got '1'"),
+    ])
+  func usage(_ args: [String], _ message: String) throws {
+    let r = try runTool(args)
+    #expect(r.status == 2)
+    #expect(r.err == message + "\n")
+    #expect(r.out.isEmpty)
+  }
+}
