@@ -33,11 +33,28 @@ let patchModelTargets: [Target] = patchModels.map { model in
 }
 let patchModelDependencies: [Target.Dependency] = patchModels.map { .target(name: $0.target) }
 
+/// The package's data, `patches/` and `fixtures/`, as SwiftPM resources, so that the built tool
+/// works outside the checkout. Resources must lie inside their target's folder, so this target
+/// is rooted at the package and names its one source file; everything else at the root is
+/// excluded (a new file or folder there must be added here, or the build warns).
+let packageDataTarget: Target = .target(
+  name: "PackageData", path: ".",
+  exclude: [
+    "Sources/JSONText", "Sources/PatchText", "Sources/BOCore", "Sources/Patches", "Sources/KernelTrees",
+    "Sources/Harness", "Sources/Backport", "Sources/Benchmarks", "Sources/bo-repro", "Sources/PackageData/README.md",
+    "Tests", "Package.swift", "README.md", "CHANGELOG.md", "BENCHMARKS.md",
+  ],
+  sources: ["Sources/PackageData/PackageData.swift"],
+  resources: [.copy("patches"), .copy("fixtures")],
+  swiftSettings: strictSettings)
+
 /// The library targets in dependency order, as the data flows: patch text -> models ->
 /// trees -> harness -> products -> command line. Each folder's README.md says what the room
 /// holds, what it may import and what it must not; README.md's "Architecture" section lists
 /// them.
 let libraryTargets: [Target] = [
+  // JSON: an ordered value, a strict reader, a writer. Standard library only.
+  .target(name: "JSONText", exclude: ["README.md"], swiftSettings: strictSettings),
   // Text: patch files, blob ids, hunk application. Foundation only, no model.
   .target(name: "PatchText", exclude: ["README.md"], swiftSettings: strictSettings),
   // Models: the shared BO core, the patch catalog and protocol (one target per pair above).
@@ -51,20 +68,25 @@ let libraryTargets: [Target] = [
     swiftSettings: strictSettings),
   // Harness: scenarios, fault sweeps, fuzzing, exhaustive exploration.
   .target(
-    name: "Harness", dependencies: ["PatchText", "BOCore", "Patches", "KernelTrees", "MadviseListMoveModel"],
+    name: "Harness",
+    dependencies: ["JSONText", "PatchText", "BOCore", "Patches", "KernelTrees", "MadviseListMoveModel"],
     exclude: ["README.md"], swiftSettings: strictSettings),
   // Products: stable-branch data, the regression matrix, the review note, the listing.
   .target(
-    name: "Backport", dependencies: ["PatchText", "Patches", "KernelTrees", "Harness"], exclude: ["README.md"],
+    name: "Backport", dependencies: ["JSONText", "PatchText", "Patches", "KernelTrees", "Harness"],
+    exclude: ["README.md"],
     swiftSettings: strictSettings),
   // Measurement: the benchmark driver behind `bo-repro bench`.
   .target(
     name: "Benchmarks", dependencies: ["BOCore", "Patches", "KernelTrees", "Harness", "Backport"],
     exclude: ["README.md"], swiftSettings: strictSettings),
-  // The command line.
+  // The command line, and the data it ships (patches/, fixtures/) as resources.
+  packageDataTarget,
   .executableTarget(
     name: "bo-repro",
-    dependencies: ["PatchText", "BOCore", "Patches", "KernelTrees", "Harness", "Backport", "Benchmarks"],
+    dependencies: [
+      "JSONText", "PatchText", "BOCore", "Patches", "KernelTrees", "Harness", "Backport", "Benchmarks", "PackageData",
+    ],
     exclude: ["README.md"], swiftSettings: strictSettings),
 ]
 
@@ -99,7 +121,7 @@ let testTargets: [Target] = [
     swiftSettings: strictSettings),
   .testTarget(
     name: "BackportTests",
-    dependencies: ["PatchText", "Patches", "KernelTrees", "Harness", "Backport", "PackageTestSupport"],
+    dependencies: ["JSONText", "PatchText", "Patches", "KernelTrees", "Harness", "Backport", "PackageTestSupport"],
     swiftSettings: strictSettings),
   // The built tool, run as a process.
   .testTarget(name: "CommandTests", dependencies: ["PackageTestSupport"], swiftSettings: strictSettings),

@@ -1,5 +1,6 @@
 import Foundation
 import Harness
+import JSONText
 import KernelTrees
 import Patches
 
@@ -38,7 +39,7 @@ public struct MatrixRow: Hashable, Codable, Sendable {
 public enum RegressionMatrix {
   /// Patches that add or change a feature rather than fix a bug: their verdicts say "old
   /// behaviour" and "applied" instead of "bug reproduces" and "fixed".
-  static let features: Set<String> = [PatchCatalog.shmemBackupV14.slug, PatchCatalog.zeroCopyInsertFolio.slug]
+  static let features: Set<String> = PatchCatalog.features
 
   /// Runs every patch's scenarios on every branch's tree. Branches with the same stack share
   /// their runs.
@@ -182,13 +183,28 @@ public enum RegressionMatrix {
     return out.joined(separator: "\n")
   }
 
-  /// `{"branches": [{"name", "status", "cells": [{"patch", "state", "confidence", "reason"?,
-  /// "verdict", "consistent", "scenarios"}]}]}`.
-  public static func json(_ rows: [MatrixRow]) throws -> String {
-    struct Output: Encodable { let branches: [MatrixRow] }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(Output(branches: rows)), as: UTF8.self)
+  /// `{"schema": 1, "command": "matrix", "branches": [{"name", "status", "cells": [{"patch",
+  /// "state", "confidence", "reason", "verdict", "consistent", "scenarios": [{"file",
+  /// "match"}]}]}]}` (README.md "JSON output"); `reason` is null for a verified fact.
+  public static func json(_ rows: [MatrixRow]) -> JSONValue {
+    [
+      "schema": 1,
+      "command": "matrix",
+      "branches": .array(
+        rows.map { row in
+          [
+            "name": .string(row.name), "status": .string(row.status),
+            "cells": .array(
+              row.cells.map { c in
+                [
+                  "patch": .string(c.patch), "state": .string(c.state.rawValue), "confidence": .string(c.confidence),
+                  "reason": JSONValue(c.reason), "verdict": .string(c.verdict), "consistent": .bool(c.consistent),
+                  "scenarios": .array(c.scenarios.map { ["file": .string($0.file), "match": .string($0.match)] }),
+                ]
+              }),
+          ]
+        }),
+    ]
   }
 
   /// `branch,status,patch,state,confidence,reason,verdict`, one line per cell, RFC 4180
@@ -323,19 +339,34 @@ public struct MatrixComparison: Hashable, Encodable, Sendable {
     return out.joined(separator: "\n")
   }
 
-  /// `{"comparedTo", "regressions", "fixes", "changes": [{"kind", "branch", "patch",
-  /// "previous"?, "current"?}]}`.
-  public func json() throws -> String {
-    struct Output: Encodable {
-      let comparedTo: String
-      let regressions: Int
-      let fixes: Int
-      let changes: [Change]
+  /// Whether the comparison fails a CI gate: a regression, or a branch or cell that
+  /// vanished.
+  public var failing: Bool { changes.contains { $0.kind == .regression || $0.kind == .removed } }
+
+  /// `{"schema": 1, "command": "matrix-compare", "comparedTo", "regressions", "fixes",
+  /// "removed", "failing", "changes": [{"kind", "branch", "patch", "previous", "current"}]}`;
+  /// `previous` and `current` are `{"state", "confidence", "verdict"}` or null.
+  public var json: JSONValue {
+    func cell(_ c: Cell?) -> JSONValue {
+      guard let c else { return .null }
+      return ["state": .string(c.state), "confidence": JSONValue(c.confidence), "verdict": .string(c.verdict)]
     }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let output = Output(comparedTo: comparedTo, regressions: regressions, fixes: fixes, changes: changes)
-    return String(decoding: try encoder.encode(output), as: UTF8.self)
+    return [
+      "schema": 1,
+      "command": "matrix-compare",
+      "comparedTo": .string(comparedTo),
+      "regressions": .int(regressions),
+      "fixes": .int(fixes),
+      "removed": .int(changes.filter { $0.kind == .removed }.count),
+      "failing": .bool(failing),
+      "changes": .array(
+        changes.map {
+          [
+            "kind": .string($0.kind.rawValue), "branch": .string($0.branch), "patch": .string($0.patch),
+            "previous": cell($0.previous), "current": cell($0.current),
+          ]
+        }),
+    ]
   }
 
   /// `kind,branch,patch,previous,current`, RFC 4180 quoting.
@@ -373,6 +404,9 @@ struct PreviousMatrix {
     }
     guard let root = try? JSONSerialization.jsonObject(with: data) else {
       throw fail("", "not valid JSON (expected a 'matrix --format json' output)")
+    }
+    if let top = root as? [String: Any], let schema = top["schema"] as? Int, schema > 1 {
+      throw fail("schema", "schema \(schema) is newer than this bo-repro reads (1)")
     }
     guard let top = root as? [String: Any], let list = top["branches"] else {
       throw fail("", "missing key 'branches' (expected a 'matrix --format json' output)")

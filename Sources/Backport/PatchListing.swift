@@ -1,5 +1,5 @@
 import Foundation
-import Harness
+import JSONText
 import PatchText
 import Patches
 
@@ -52,36 +52,29 @@ public enum PatchListing {
     return text
   }
 
-  /// The same as JSON: an array of objects with `slug`, `subject`, `author`, `date`,
-  /// `upstream` (or null) and `files` (`path`, `insertions`, `deletions`, `oldBlob`,
-  /// `newBlob`).
-  public static func json(_ set: PatchSet) throws -> String {
-    struct File: Encodable {
-      let path: String
-      let insertions: Int
-      let deletions: Int
-      let oldBlob: String
-      let newBlob: String
-    }
-    struct Entry: Encodable {
-      let slug: String
-      let subject: String
-      let author: String
-      let date: String
-      let upstream: String?
-      let files: [File]
-    }
-    let entries = ordered(set).map { p in
-      Entry(
-        slug: p.slug, subject: p.subject, author: p.author.description, date: p.date,
-        upstream: p.upstreamCommit,
-        files: p.files.map {
-          File(
-            path: $0.path, insertions: $0.insertions, deletions: $0.deletions, oldBlob: $0.oldBlob, newBlob: $0.newBlob)
-        })
-    }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(entries), as: UTF8.self)
+  /// The same as JSON: `{"schema": 1, "command": "patches", "directory", "patches": [{"slug",
+  /// "subject", "author", "date", "upstream", "status", "files": [{"path", "insertions",
+  /// "deletions", "oldBlob", "newBlob"}]}]}`; `upstream` is the commit or null.
+  public static func json(_ set: PatchSet) -> JSONValue {
+    [
+      "schema": 1,
+      "command": "patches",
+      "directory": .string(set.directory),
+      "patches": .array(
+        ordered(set).map { p in
+          [
+            "slug": .string(p.slug), "subject": .string(p.subject), "author": .string(p.author.description),
+            "date": .string(p.date), "upstream": JSONValue(p.upstreamCommit),
+            "status": .string(upstreamText(p, PatchCatalog.patch(p.slug))),
+            "files": .array(
+              p.files.map {
+                [
+                  "path": .string($0.path), "insertions": .int($0.insertions), "deletions": .int($0.deletions),
+                  "oldBlob": .string($0.oldBlob), "newBlob": .string($0.newBlob),
+                ]
+              }),
+          ]
+        }),
+    ]
   }
 }

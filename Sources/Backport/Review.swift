@@ -1,14 +1,128 @@
 import Foundation
 import Harness
+import JSONText
 import KernelTrees
 import PatchText
 import Patches
 
+/// What a backport review finds for one patch onto one branch: the code, the prerequisites
+/// from the patch texts, the conflicts, the series, the behaviour change, the verdict. It is
+/// data first, so that the command line can print it as text or JSON and exit with the
+/// verdict's status.
+public struct ReviewReport: Sendable {
+  /// The answer a stable maintainer acts on.
+  public enum Verdict: String, Sendable, CaseIterable {
+    /// The code is there, the patch is not, nothing it needs is missing: apply it.
+    case apply
+    /// The code the patch changes does not exist on the branch.
+    case notNeeded = "not-needed"
+    /// The branch carries it.
+    case alreadyApplied = "already-applied"
+    /// Needed, but it needs patches the branch lacks, or conflicts with what it carries.
+    case blocked
+    /// The package cannot decide (a patch it does not model).
+    case unknown
+  }
+
+  /// A patch this one needs, from the patch texts.
+  public struct Prerequisite: Sendable, Hashable {
+    /// The package's slug for it, or `nil` for a series sibling outside the package.
+    public let slug: String?
+    /// Its upstream commit (full, where known).
+    public let commit: String?
+    public let subject: String
+    /// Where it stands when it has no mainline commit ("not merged", "stable 7.2.5 (a46ab76b6cf5)").
+    public let status: String?
+    /// Why it is needed, one sentence.
+    public let why: String
+    /// Whether the branch already carries it (then it is no dependency).
+    public let carried: Bool
+
+    /// `sha ("subject")` as the stable scripts' "Possible dependencies:" list writes it.
+    public var dependencyLine: String {
+      if let commit { return "\(commit.prefix(12)) (\"\(subject)\")" }
+      if status == "not merged" { return "(not merged) (\"\(subject)\")" }
+      return "(mainline commit unknown) (\"\(subject)\")" + (status.map { " [\($0)]" } ?? "")
+    }
+  }
+
+  /// Another patch on the branch that changes the same functions.
+  public struct Conflict: Sendable, Hashable {
+    public let slug: String
+    public let functions: [String]
+    /// Whether every changing hunk still applies to that patch's upstream post-image.
+    public let applies: Bool
+    /// What each hunk does there, one line per file and kind.
+    public let notes: [String]
+  }
+
+  /// One scenario run on the branch's tree without and with the patch.
+  public struct Behaviour: Sendable, Hashable {
+    public let scenario: String
+    public let title: String
+    public let kind: ScenarioKind
+    /// Whether the runs came out as the scenario says (a delta changes, a no-change does not).
+    public let expected: Bool
+    public let before: String
+    public let after: String
+    public let observedWithout: String
+    public let observedWith: String
+  }
+
+  public let patch: String
+  /// Whether the package models this patch (catalog, model, scenarios).
+  public let modelled: Bool
+  public let subject: String
+  /// The patch file reviewed.
+  public let file: String
+  /// How a file outside `patches/` was recognised, if it was.
+  public let recognisedBy: String?
+  public let upstreamCommit: String?
+  /// Where it stands upstream, when it has no mainline commit.
+  public let upstreamStatus: String?
+  /// The `Fixes:` trailers.
+  public let fixes: [String]
+  public let branch: String
+  public let branchStatus: String
+  /// The state the branch data gives (`nil` for a patch the package does not model).
+  public let state: PatchState?
+  public let stateEvidence: String?
+  /// Why the state is unverified, if it is.
+  public let stateUnverified: String?
+  /// Lines about the files' pre-images: chains, unknown upstream prerequisites, what the patch
+  /// was written on.
+  public let preImageNotes: [String]
+  public let prerequisites: [Prerequisite]
+  public let conflicts: [Conflict]
+  /// The series: `2/3 of "title"`, one line per sibling, the partial-series risk.
+  public let series: [String]
+  /// The siblings the behaviour needs, by position.
+  public let neededSiblings: [String]
+  public let behaviour: [Behaviour]
+  /// Why no scenario ran, when none did.
+  public let behaviourNotRun: String?
+  /// Commands that run the proof.
+  public let proof: [String]
+  public let verdict: Verdict
+  /// The verdict in one sentence.
+  public let reason: String
+
+  /// The prerequisites the branch lacks, as a "Possible dependencies:" list would name them.
+  public var possibleDependencies: [Prerequisite] { prerequisites.filter { !$0.carried } }
+}
+
 /// The backport review aid: for a patch and a branch, a short note a stable reviewer can act
 /// on (`bo-repro review PATCH --onto BRANCH`).
 public enum BackportReview {
-  /// Writes the note for `patch` (from `set`, or any patch file) onto `branch`; a file
-  /// outside `set` is recognised by ``PatchSet/recognise(_:)``.
+  /// The note for `patch` onto `branch`, as text.
+  public static func note(
+    patch given: PatchFile, onto branch: StableBranch, set: PatchSet, scenarios: [Scenario]
+  ) throws -> String {
+    try review(patch: given, onto: branch, set: set, scenarios: scenarios).text
+  }
+
+  /// Reviews `patch` (from `set`, or any patch file) onto `branch`; a file outside `set` is
+  /// recognised by ``PatchSet/recognise(_:)``.
   ///
   /// - The code: whether what the patch changes exists on the branch, and whether the patch is
   ///   already there.
@@ -16,224 +130,261 @@ public enum BackportReview {
   ///   post-image must follow that patch; context and removed lines that only another patch
   ///   adds; a pre-image no known patch produces means unknown upstream prerequisites. A
   ///   pre-image holding every line another patch adds was written on it: reported, not
-  ///   demanded. Other patches applied on the branch that change the same functions are named
-  ///   as conflicts, with how each hunk fits their upstream post-image (``Hunk/fit(in:)``).
-  /// - The series: siblings, what each does for the patch, and the partial-series risk.
+  ///   demanded. A prerequisite the branch carries is no dependency. Other patches applied on
+  ///   the branch that change the same functions are named as conflicts, with how each hunk
+  ///   fits their upstream post-image (``Hunk/fit(in:)``).
+  /// - The series: siblings, what each does for the patch, and the partial-series risk; a
+  ///   needed sibling is a prerequisite.
   /// - The behaviour change: the patch's scenarios run on the branch's tree without and with
   ///   the patch, and which change outcome.
-  /// - The `swift test --filter` command that runs the proof.
-  public static func note(
+  /// - The verdict: apply, not needed, already applied, blocked (with the possible
+  ///   dependencies), or unknown.
+  public static func review(
     patch given: PatchFile, onto branch: StableBranch, set: PatchSet, scenarios: [Scenario]
-  ) throws -> String {
+  ) throws -> ReviewReport {
     // A file outside patches/ is recognised by its index lines (or subject) when it is one of
     // the package's patches under another name; its own text is what is checked below.
     let match = set.recognise(given)
     let recognised = match?.patch
     let patch = given
     let slug = recognised?.slug ?? given.slug
-    let catalog = PatchCatalog.patch(slug)
+    let catalog = recognised == nil ? nil : PatchCatalog.patch(slug)
     let entry = recognised == nil ? nil : branch.patch(slug)
-    var out = ["review: \(slug) (\"\(patch.subject)\") onto \(branch.name) [\(branch.status)]"]
-    if let match, match.patch.slug != given.slug {
-      out.append("(\(given.path) recognised as \(match.patch.slug) by \(match.by))")
-    }
-    out.append("")
-
-    // The code.
-    out.append("code:")
-    switch entry?.state {
-    case .absent?:
-      out.append("  absent: the code this patch changes does not exist on \(branch.name) (\(entry!.evidence)).")
-      out.append("  nothing to backport.")
-    case .after?:
-      out.append("  already applied on \(branch.name): \(entry!.evidence)\(unverified(entry!.confidence)).")
-    case .before?:
-      out.append("  present, patch not applied\(unverified(entry!.confidence)): \(entry!.evidence).")
-    case nil:
-      out.append(
-        "  not a patch this package models (no catalog entry, model or scenarios): only the text checks below apply.")
-    }
+    let carries = { (q: String) in branch.patch(q)?.state == .after }
 
     // Prerequisites from the texts.
-    out.append("")
-    out.append("prerequisites (from the patch texts):")
+    var notes: [String] = []
+    var prerequisites: [ReviewReport.Prerequisite] = []
+    func prerequisite(_ q: String, why: String) {
+      guard !prerequisites.contains(where: { $0.slug == q }) else { return }
+      let c = PatchCatalog.patch(q)
+      var status: String?
+      switch c?.status {
+      case .notMerged?: status = "not merged"
+      case .mergedCommitUnknown(let release, _)?: status = release
+      default: status = nil
+      }
+      prerequisites.append(
+        ReviewReport.Prerequisite(
+          slug: q, commit: c?.upstreamCommit, subject: c?.subject ?? q, status: status, why: why, carried: carries(q)))
+    }
     let others = set.patches.filter { $0.slug != slug }
-    var prerequisites: [String] = []
     for file in patch.files {
       if file.isNewFile {
-        out.append("  \(file.path): new file, no pre-image.")
+        notes.append("\(file.path): new file, no pre-image.")
         continue
       }
       if let producer = others.first(where: { q in
         q.files.contains { $0.path == file.path && $0.newBlob == file.oldBlob }
       }) {
-        out.append(
-          "  \(file.path): pre-image \(file.oldBlob) is the post-image of \(producer.slug): it must come first.")
-        prerequisites.append(producer.slug)
+        let carried = carries(producer.slug)
+        notes.append(
+          "\(file.path): pre-image \(file.oldBlob) is the post-image of \(producer.slug)"
+            + (carried ? ", which \(branch.name) carries." : ": it must come first."))
+        prerequisite(producer.slug, why: "\(file.path): the pre-image is its post-image")
       } else {
-        out.append(
-          "  \(file.path): pre-image \(file.oldBlob) is produced by no known patch: unknown upstream prerequisites.")
+        notes.append(
+          "\(file.path): pre-image \(file.oldBlob) is produced by no known patch: unknown upstream prerequisites.")
       }
     }
     let kernelFiles = ((set.directory as NSString).deletingLastPathComponent as NSString)
       .appendingPathComponent("fixtures/kernel-files")
-    // A pre-image holding every line another patch adds says what the patch was written on:
-    // not a prerequisite by itself (a backport may be adapted, as 7.1.y's native order was),
-    // but not a conflict either where the branch carries it.
-    var writtenOn: [String] = []
-    for q in others where !prerequisites.contains(q.slug) {
-      guard let (path, count) = changesContained(q, inPreImageOf: patch, kernelFiles: kernelFiles) else { continue }
-      if case .notMerged? = PatchCatalog.patch(q.slug)?.status {
-        out.append(
-          "  \(path): the pre-image holds every line the unmerged \(q.slug) adds there (\(count)): an unknown upstream patch adding the same lines came first."
-        )
-      } else {
-        out.append(
-          "  \(path): the pre-image holds every line \(q.slug) adds there (\(count)): the patch was written on a tree carrying \(q.slug); needed only where a hunk touches those lines (see the context check)."
-        )
-        writtenOn.append(q.slug)
-      }
-    }
+    // Context and removed lines only another patch adds: that patch must come first (an
+    // unmerged one cannot be where a merged tree got them: an unknown patch added them).
+    var lineNotes: [String] = []
     for q in others {
       let lines = linesOnlyAddedBy(q, neededBy: patch, kernelFiles: kernelFiles)
       guard let first = lines.first else { continue }
       if case .notMerged? = PatchCatalog.patch(q.slug)?.status {
-        // An unmerged patch cannot be where a merged tree got these lines: some other patch
-        // added the same lines.
-        out.append(
-          "  context or removed lines (\(lines.count)) that among the known patches only the unmerged \(q.slug) adds, e.g. \"\(first)\": an unknown upstream patch adding the same lines must come first."
+        lineNotes.append(
+          "context or removed lines (\(lines.count)) that among the known patches only the unmerged \(q.slug) adds, e.g. \"\(first)\": an unknown upstream patch adding the same lines must come first."
         )
-      } else if !prerequisites.contains(q.slug) {
-        out.append(
-          "  context or removed lines that only \(q.slug) adds (\(lines.count)), e.g. \"\(first)\": it must come first."
-        )
-        prerequisites.append(q.slug)
+      } else if !prerequisites.contains(where: { $0.slug == q.slug }) {
+        let carried = carries(q.slug)
+        lineNotes.append(
+          "context or removed lines that only \(q.slug) adds (\(lines.count)), e.g. \"\(first)\""
+            + (carried ? ": \(branch.name) carries it." : ": it must come first."))
+        prerequisite(q.slug, why: "the hunks' context or removed lines include lines only it adds")
       }
     }
-    if entry?.state == .before || entry == nil {
-      let missing = Set(prerequisites).filter { branch.patch($0)?.state != .after }.sorted()
-      if !missing.isEmpty {
-        out.append("  not on \(branch.name): \(missing.joined(separator: ", ")).")
+    // A pre-image holding every line another patch adds says what the patch was written on:
+    // not a prerequisite by itself (a backport may be adapted, as 7.1.y's native order was),
+    // but not a conflict either where the branch carries it.
+    var writtenOn: [String] = []
+    for q in others where !prerequisites.contains(where: { $0.slug == q.slug }) {
+      guard let (path, count) = changesContained(q, inPreImageOf: patch, kernelFiles: kernelFiles) else { continue }
+      if case .notMerged? = PatchCatalog.patch(q.slug)?.status {
+        notes.append(
+          "\(path): the pre-image holds every line the unmerged \(q.slug) adds there (\(count)): an unknown upstream patch adding the same lines came first."
+        )
+      } else {
+        notes.append(
+          "\(path): the pre-image holds every line \(q.slug) adds there (\(count)): the patch was written on a tree carrying \(q.slug); needed only where a hunk touches those lines, and no hunk's context or removed lines need them."
+        )
+        writtenOn.append(q.slug)
       }
+    }
+    notes += lineNotes
+
+    // Conflicts: other patches on the branch changing the same functions.
+    var conflicts: [ReviewReport.Conflict] = []
+    if entry?.state == .before || entry == nil {
       let touched = functions(patch)
       for q in others
-      where branch.patch(q.slug)?.state == .after && !prerequisites.contains(q.slug) && !writtenOn.contains(q.slug) {
+      where carries(q.slug) && !prerequisites.contains(where: { $0.slug == q.slug }) && !writtenOn.contains(q.slug) {
         let shared = touched.intersection(functions(q))
         guard !shared.isEmpty else { continue }
         let fits = hunkFits(patch, against: q, kernelFiles: kernelFiles)
         let clean = !fits.isEmpty && fits.allSatisfy { if case .applies = $0.fit { true } else { false } }
-        out.append(
-          "  conflict: \(q.slug), applied on \(branch.name), changes the same functions (by hunk context: \(shared.sorted().joined(separator: ", ")))"
-            + (fits.isEmpty
-              ? "; the patch may not apply as is."
-              : clean
-                ? "; every hunk still applies to its upstream post-image."
-                : "; the patch will not apply as is to its upstream post-image."))
-        out += describe(fits, q: q)
+        var lines = describe(fits, q: q)
         if !fits.isEmpty {
-          out.append(
-            "    (\(branch.name)'s own file is not in fixtures/kernel-files; \(q.slug)'s upstream post-image stands in for it.)"
+          lines.append(
+            "(\(branch.name)'s own file is not in fixtures/kernel-files; \(q.slug)'s upstream post-image stands in for it.)"
           )
         }
+        conflicts.append(ReviewReport.Conflict(slug: q.slug, functions: shared.sorted(), applies: clean, notes: lines))
       }
     }
 
     // The series.
-    out.append("")
-    out.append("series:")
+    var series: [String] = []
     var neededSiblings: [String] = []
-    if let series = catalog?.series {
-      out.append("  \(series.position) of \"\(series.title)\".")
+    if let s = catalog?.series {
+      series.append("\(s.position) of \"\(s.title)\".")
       let unmerged: Bool
       if case .notMerged? = catalog?.status { unmerged = true } else { unmerged = false }
-      for sibling in series.siblings {
+      for sibling in s.siblings {
         let state = sibling.commit.map { "merged as \($0.prefix(12))" } ?? (unmerged ? "not merged" : "commit unknown")
-        out.append(
-          "  \(sibling.position) \"\(sibling.subject)\": \(state); \(sibling.role) (\(sibling.needed ? "needed" : "not needed") for the behaviour modelled here)."
+        series.append(
+          "\(sibling.position) \"\(sibling.subject)\": \(state); \(sibling.role) (\(sibling.needed ? "needed" : "not needed") for the behaviour modelled here)."
         )
       }
-      neededSiblings = series.siblings.filter(\.needed).map(\.position)
+      neededSiblings = s.siblings.filter(\.needed).map(\.position)
       if unmerged {
-        out.append(
-          "  partial-series risk: the series is not merged; this patch needs what its siblings add and cannot go alone."
-        )
+        series.append(
+          "partial-series risk: the series is not merged; this patch needs what its siblings add and cannot go alone.")
       } else if neededSiblings.isEmpty {
-        out.append(
-          "  partial-series risk: low; no sibling is needed for the behaviour modelled here (see each above).")
+        series.append(
+          "partial-series risk: low; no sibling is needed for the behaviour modelled here (see each above).")
       } else {
-        out.append(
-          "  partial-series risk: alone, \(series.position) changes no modelled behaviour; it needs \(neededSiblings.joined(separator: ", ")). Backport them with it, or check that \(branch.name) has them."
+        series.append(
+          "partial-series risk: alone, \(s.position) changes no modelled behaviour; it needs \(neededSiblings.joined(separator: ", ")). Backport them with it, or check that \(branch.name) has them."
         )
       }
-    } else {
-      out.append("  a single patch.")
+      // A needed sibling is a prerequisite where the branch has not got this patch's code yet;
+      // the package knows no branch carries a sibling without the patch itself.
+      if entry?.state == .before {
+        for sibling in s.siblings where sibling.needed {
+          prerequisites.append(
+            ReviewReport.Prerequisite(
+              slug: nil, commit: sibling.commit, subject: sibling.subject,
+              status: sibling.commit == nil ? (unmerged ? "not merged" : "commit unknown") : nil,
+              why: "series sibling \(sibling.position): \(sibling.role)", carried: false))
+        }
+      }
     }
 
     // Behaviour.
-    out.append("")
-    out.append(
-      neededSiblings.isEmpty
-        ? "behaviour on \(branch.name):"
-        : "behaviour on \(branch.name), with the siblings it needs (\(neededSiblings.joined(separator: ", "))):")
     let mine = recognised == nil ? [] : scenarios.filter { $0.patch == slug }
+    var behaviour: [ReviewReport.Behaviour] = []
+    var notRun: String?
+    var composeError: String?
     if let entry, entry.state == .before, PatchModels.model(slug) != nil {
       let base = branch.tree
-      let patched = Result { try KernelTree(base: branch.name, stack: base.stack + [slug]) }
-      switch patched {
+      switch Result(catching: { try KernelTree(base: branch.name, stack: base.stack + [slug]) }) {
       case .failure(let error):
-        out.append("  the model cannot compose \(branch.name) + \(slug): \(error).")
+        composeError = "\(error)"
+        notRun = "the model cannot compose \(branch.name) + \(slug): \(error)."
       case .success(let patched):
-        if out.contains(where: { $0.hasPrefix("  conflict: ") }) {
-          out.append(
-            "  (with the conflicts above, the composed tree runs the later patch's version of the shared code, so the outcome may not change)"
-          )
-        }
-        for s in mine {
-          out.append(try behaviourLine(s, base: base, patched: patched))
-        }
+        behaviour = try mine.map { try Self.behaviour($0, base: base, patched: patched) }
       }
     } else {
-      let why =
+      notRun =
         switch entry?.state {
         case .after?: "it is already applied on \(branch.name)"
         case .absent?: "the code it changes is absent from \(branch.name)"
         default: "the package has no model of it"
         }
-      out.append("  nothing to run: \(why).")
     }
 
     // The proof.
-    out.append("")
-    out.append("proof:")
+    var proof: [String] = []
     if let model = PatchModels.model(slug), recognised != nil {
-      out.append("  swift test --filter \(String(describing: model))Tests")
+      proof.append("swift test --filter \(String(describing: model))Tests")
     }
-    if mine.isEmpty {
-      if recognised == nil { out.append("  none: no model or scenario covers this patch.") }
-    } else {
-      out.append(
-        "  swift run bo-repro run "
+    if !mine.isEmpty {
+      proof.append(
+        "swift run bo-repro run "
           + mine.map { "fixtures/scenarios/" + ($0.file as NSString).lastPathComponent }.joined(separator: " "))
     }
-    return out.joined(separator: "\n")
+
+    // The verdict.
+    let verdict: ReviewReport.Verdict
+    let reason: String
+    let missing = prerequisites.filter { !$0.carried }
+    let blocking = conflicts.filter { !$0.applies }
+    switch entry?.state {
+    case .absent?:
+      verdict = .notNeeded
+      reason = "the code this patch changes does not exist on \(branch.name)."
+    case .after?:
+      verdict = .alreadyApplied
+      reason = "\(branch.name) carries it."
+    case .before?:
+      if !missing.isEmpty || !blocking.isEmpty || composeError != nil {
+        verdict = .blocked
+        var why: [String] = []
+        if !missing.isEmpty { why.append("it needs \(missing.count) patch(es) \(branch.name) lacks") }
+        if !blocking.isEmpty {
+          why.append(
+            "it does not apply over \(blocking.map(\.slug).joined(separator: ", ")), which \(branch.name) carries")
+        }
+        if missing.isEmpty && blocking.isEmpty, let composeError { why.append(composeError) }
+        reason = "needed, but " + why.joined(separator: "; ") + "."
+      } else {
+        verdict = .apply
+        reason =
+          "needed: the code is on \(branch.name), the patch is not, and nothing it needs is missing"
+          + (conflicts.isEmpty
+            ? "." : " (its hunks still apply over \(conflicts.map(\.slug).joined(separator: ", "))).")
+      }
+    case nil:
+      verdict = .unknown
+      reason = "the package does not model this patch; only the text checks apply."
+    }
+
+    var unverified: String?
+    if case .unverified(let why)? = entry?.confidence { unverified = why }
+    var upstreamStatus: String?
+    switch catalog?.status {
+    case .notMerged?: upstreamStatus = "not merged"
+    case .mergedCommitUnknown(let release, _)?: upstreamStatus = "merged, upstream commit unknown; \(release)"
+    default: upstreamStatus = nil
+    }
+    return ReviewReport(
+      patch: slug, modelled: recognised != nil, subject: patch.subject, file: given.path,
+      recognisedBy: match.flatMap { $0.patch.slug != given.slug ? $0.by : nil },
+      upstreamCommit: catalog?.upstreamCommit ?? patch.upstreamCommit, upstreamStatus: upstreamStatus,
+      fixes: patch.trailers("Fixes"), branch: branch.name, branchStatus: branch.status.description,
+      state: entry?.state, stateEvidence: entry?.evidence, stateUnverified: unverified, preImageNotes: notes,
+      prerequisites: prerequisites, conflicts: conflicts, series: series, neededSiblings: neededSiblings,
+      behaviour: behaviour, behaviourNotRun: notRun, proof: proof, verdict: verdict, reason: reason)
   }
 
   /// One scenario run on the branch's tree without and with the patch.
-  static func behaviourLine(_ s: Scenario, base: KernelTree, patched: KernelTree) throws -> String {
+  static func behaviour(_ s: Scenario, base: KernelTree, patched: KernelTree) throws -> ReviewReport.Behaviour {
     let now = try ScenarioLibrary.run(s, on: base)
     let then = try ScenarioLibrary.run(s, on: patched)
     let name = (s.file as NSString).lastPathComponent
-    switch s.kind {
-    case .delta:
-      let changes = now.match == .before && then.match == .after
-      return "  \(changes ? "changes" : "CHECK  ") \(name): \(s.title): \(s.beforeHeadline) -> \(s.afterHeadline)"
-        + (changes
-          ? ""
-          : " (observed \(RegressionMatrix.describe(now.match)) -> \(RegressionMatrix.describe(then.match)))")
-    case .noChange:
-      let same = now.match == .both && then.match == .both
-      return "  \(same ? "same   " : "CHECK  ") \(name): \(s.title)"
-    }
+    let expected: Bool =
+      switch s.kind {
+      case .delta: now.match == .before && then.match == .after
+      case .noChange: now.match == .both && then.match == .both
+      }
+    return ReviewReport.Behaviour(
+      scenario: name, title: s.title, kind: s.kind, expected: expected, before: s.beforeHeadline,
+      after: s.afterHeadline, observedWithout: RegressionMatrix.describe(now.match),
+      observedWith: RegressionMatrix.describe(then.match))
   }
 
   /// How each changing hunk of `patch` fits `q`'s post-image of the same file, for the files
@@ -274,7 +425,7 @@ public enum BackportReview {
             f.hunk.lines.first { $0.kind == .added && !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }?
             .text.trimmingCharacters(in: .whitespaces) ?? ""
           out.append(
-            "    \(name)@\(f.blob.prefix(12)) (\(q.slug)'s upstream post-image): hunk \(f.hunk.header)\(where_) is already present there (\"\(first)\"): drop it from the backport."
+            "\(name)@\(f.blob.prefix(12)) (\(q.slug)'s upstream post-image): hunk \(f.hunk.header)\(where_) is already present there (\"\(first)\"): drop it from the backport."
           )
         case .doesNotApply:
           failing.append("\(f.hunk.header)\(where_)")
@@ -282,12 +433,12 @@ public enum BackportReview {
       }
       if !failing.isEmpty {
         out.append(
-          "    \(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s upstream post-image): \(failing.count) hunk(s) do not apply: \(failing.joined(separator: ", "))."
+          "\(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s upstream post-image): \(failing.count) hunk(s) do not apply: \(failing.joined(separator: ", "))."
         )
       }
       if !applies.isEmpty {
         out.append(
-          "    \(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s upstream post-image): \(applies.count) hunk(s) apply: \(applies.joined(separator: ", "))."
+          "\(name)@\(these[0].blob.prefix(12)) (\(q.slug)'s upstream post-image): \(applies.count) hunk(s) apply: \(applies.joined(separator: ", "))."
         )
       }
     }
@@ -380,5 +531,150 @@ public enum BackportReview {
       }
     }
     return Set(names.map { String($0.split(separator: ":").last!) })
+  }
+}
+
+extension ReviewReport {
+  /// The note as a reviewer reads it: the patch and its upstream id, the verdict, then the
+  /// code, the prerequisites and their "Possible dependencies:" list, the series, the
+  /// behaviour change and the proof. A section is printed only with something in it, and no
+  /// line refers to one that is not printed.
+  public var text: String {
+    var out = ["review: \(patch) (\"\(subject)\") onto \(branch) [\(branchStatus)]"]
+    if let upstreamCommit {
+      out.append("upstream: \(upstreamCommit.prefix(12)) (\"\(subject)\")")
+    } else if let upstreamStatus {
+      out.append("upstream: \(upstreamStatus)")
+    }
+    for f in fixes { out.append("Fixes: \(f)") }
+    if let recognisedBy { out.append("(\(file) recognised as \(patch) by \(recognisedBy))") }
+    out.append("verdict: \(verdict.rawValue): \(reason)")
+    out.append("")
+
+    out.append("code:")
+    let unverified = stateUnverified.map { " (UNVERIFIED: \($0))" } ?? ""
+    switch state {
+    case .absent?:
+      out.append("  absent: the code this patch changes does not exist on \(branch) (\(stateEvidence ?? "")).")
+      out.append("  nothing to backport.")
+    case .after?:
+      out.append("  already applied on \(branch): \(stateEvidence ?? "")\(unverified).")
+    case .before?:
+      out.append("  present, patch not applied\(unverified): \(stateEvidence ?? "").")
+    case nil:
+      out.append(
+        "  not a patch this package models (no catalog entry, model or scenarios): only the text checks below apply.")
+    }
+
+    out.append("")
+    out.append("prerequisites (from the patch texts):")
+    out += preImageNotes.map { "  " + $0 }
+    for c in conflicts {
+      out.append(
+        "  conflict: \(c.slug), applied on \(branch), changes the same functions (by hunk context: \(c.functions.joined(separator: ", ")))"
+          + (c.notes.isEmpty
+            ? "; the patch may not apply as is."
+            : c.applies
+              ? "; every hunk still applies to its upstream post-image."
+              : "; the patch will not apply as is to its upstream post-image."))
+      out += c.notes.map { "    " + $0 }
+    }
+    let carried = prerequisites.filter(\.carried).compactMap(\.slug)
+    if !carried.isEmpty {
+      out.append("  already on \(branch): \(carried.joined(separator: ", ")).")
+    }
+    if !possibleDependencies.isEmpty {
+      out.append("")
+      out.append("Possible dependencies:")
+      for d in possibleDependencies { out.append("  \(d.dependencyLine)") }
+    }
+
+    out.append("")
+    out.append("series:")
+    if series.isEmpty { out.append("  a single patch.") }
+    out += series.map { "  " + $0 }
+
+    out.append("")
+    out.append(
+      neededSiblings.isEmpty
+        ? "behaviour on \(branch):"
+        : "behaviour on \(branch), with the siblings it needs (\(neededSiblings.joined(separator: ", "))):")
+    if let behaviourNotRun {
+      out.append(
+        behaviourNotRun.hasPrefix("the model") ? "  \(behaviourNotRun)" : "  nothing to run: \(behaviourNotRun).")
+    } else {
+      if conflicts.contains(where: { !$0.applies }) {
+        out.append(
+          "  (with the conflicts above, the composed tree runs the later patch's version of the shared code, so the outcome may not change)"
+        )
+      }
+      for b in behaviour {
+        switch b.kind {
+        case .delta:
+          out.append(
+            "  \(b.expected ? "changes" : "CHECK  ") \(b.scenario): \(b.title): \(b.before) -> \(b.after)"
+              + (b.expected ? "" : " (observed \(b.observedWithout) -> \(b.observedWith))"))
+        case .noChange:
+          out.append("  \(b.expected ? "same   " : "CHECK  ") \(b.scenario): \(b.title)")
+        }
+      }
+    }
+
+    out.append("")
+    out.append("proof:")
+    if proof.isEmpty { out.append("  none: no model or scenario covers this patch.") }
+    out += proof.map { "  " + $0 }
+    return out.joined(separator: "\n")
+  }
+
+  /// The note as JSON (schema 1, README.md "JSON output"): every key present, null where
+  /// there is no value.
+  public var json: JSONValue {
+    [
+      "schema": 1,
+      "command": "review",
+      "patch": .string(patch),
+      "modelled": .bool(modelled),
+      "subject": .string(subject),
+      "file": .string(file),
+      "recognisedBy": JSONValue(recognisedBy),
+      "upstream": ["commit": JSONValue(upstreamCommit), "status": JSONValue(upstreamStatus)],
+      "fixes": JSONValue(fixes),
+      "branch": ["name": .string(branch), "status": .string(branchStatus)],
+      "verdict": .string(verdict.rawValue),
+      "reason": .string(reason),
+      "code": [
+        "state": JSONValue(state?.rawValue), "evidence": JSONValue(stateEvidence),
+        "unverified": JSONValue(stateUnverified),
+      ],
+      "preImageNotes": JSONValue(preImageNotes),
+      "prerequisites": .array(
+        prerequisites.map {
+          [
+            "patch": JSONValue($0.slug), "commit": JSONValue($0.commit), "subject": .string($0.subject),
+            "status": JSONValue($0.status), "why": .string($0.why), "carried": .bool($0.carried),
+          ]
+        }),
+      "possibleDependencies": JSONValue(possibleDependencies.map(\.dependencyLine)),
+      "conflicts": .array(
+        conflicts.map {
+          [
+            "patch": .string($0.slug), "functions": JSONValue($0.functions), "applies": .bool($0.applies),
+            "notes": JSONValue($0.notes),
+          ]
+        }),
+      "series": JSONValue(series),
+      "neededSiblings": JSONValue(neededSiblings),
+      "behaviour": .array(
+        behaviour.map {
+          [
+            "scenario": .string($0.scenario), "title": .string($0.title), "kind": .string($0.kind.rawValue),
+            "expected": .bool($0.expected), "before": .string($0.before), "after": .string($0.after),
+            "observedWithout": .string($0.observedWithout), "observedWith": .string($0.observedWith),
+          ]
+        }),
+      "behaviourNotRun": JSONValue(behaviourNotRun),
+      "proof": JSONValue(proof),
+    ]
   }
 }

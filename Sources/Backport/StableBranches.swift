@@ -1,7 +1,6 @@
 import Foundation
 import Harness
 import KernelTrees
-import PatchText
 import Patches
 
 /// Where a patch stands on a branch.
@@ -76,12 +75,28 @@ public struct StableBranchError: Error, Hashable, Sendable, CustomStringConverti
 public struct StableBranchSet: Sendable {
   public let branches: [StableBranch]
 
-  /// The branch named `name`.
-  public func branch(_ name: String) -> StableBranch? { branches.first { $0.name == name } }
+  /// The branch named `name`, as people write it: `6.18.y`, `6.18`, `v6.18`, `linux-6.18.y`,
+  /// `stable/linux-6.18.y` (also `origin/` or `refs/heads/` before it), and `master` for
+  /// mainline. A release (`v6.18.42`) is not a branch: the data describes the branch, not one
+  /// of its releases.
+  public func branch(_ name: String) -> StableBranch? {
+    if let exact = branches.first(where: { $0.name == name }) { return exact }
+    guard let canonical = Self.canonicalName(name) else { return nil }
+    return branches.first { $0.name == canonical }
+  }
 
-  /// Finds `fixtures/stable-branches.json` like ``PatchSet/locate(explicit:)`` finds `patches/`.
-  public static func locate(explicit: String? = nil) -> String {
-    PackageFiles.locate("fixtures/stable-branches.json", explicit: explicit)
+  /// `6.18.y` for every way of writing that branch; `mainline` for `master`; `nil` for a name
+  /// that is not a branch.
+  public static func canonicalName(_ name: String) -> String? {
+    var n = Substring(name.lowercased())
+    for prefix in ["refs/heads/", "refs/remotes/", "origin/", "stable/", "linux-stable/", "linux-"]
+    where n.hasPrefix(prefix) {
+      n = n.dropFirst(prefix.count)
+    }
+    if n == "master" || n == "mainline" { return "mainline" }
+    if n.hasPrefix("v") { n = n.dropFirst() }
+    if let m = n.wholeMatch(of: /([0-9]+)\.([0-9]+)(\.y)?/) { return "\(m.1).\(m.2).y" }
+    return nil
   }
 
   /// Reads and checks the file: its shape (no unknown keys, the right types), that every
@@ -122,6 +137,12 @@ public struct StableBranchSet: Sendable {
     }
     func string(_ value: Any?, _ place: String) throws -> String {
       guard let s = value as? String, !s.isEmpty else { throw fail(place, "expected a non-empty string") }
+      if let c = s.unicodeScalars.first(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+        throw fail(
+          place,
+          "contains the control character U+\(String(c.value, radix: 16, uppercase: true)) (text is printed to a terminal)"
+        )
+      }
       return s
     }
     func confidence(_ dict: [String: Any], _ place: String) throws -> Confidence {
@@ -148,6 +169,9 @@ public struct StableBranchSet: Sendable {
       let place = "branches[\(i)]"
       let b = try object(entry, place, keys: ["name", "status", "patches"], required: ["name", "status", "patches"])
       let name = try string(b["name"], place + ".name")
+      guard name.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._+-]*/) != nil else {
+        throw fail(place + ".name", "'\(name)' is not a branch name (letters, digits, '.', '_', '+' or '-')")
+      }
       guard seen.insert(name).inserted else { throw fail(place + ".name", "duplicate branch '\(name)'") }
       let bplace = "branch \(name)"
       let s = try object(

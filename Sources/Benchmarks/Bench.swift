@@ -113,6 +113,31 @@ public struct BenchMemory: Hashable, Codable, Sendable {
   public let bootResidentBytesPerPage: Double?
   /// The same after also populating and filling a tt covering all of its pages.
   public let populatedResidentBytesPerPage: Double?
+
+  enum CodingKeys: String, CodingKey {
+    case pageFrameStride, ttSlotStride, machinePages, bootResidentBytesPerPage, populatedResidentBytesPerPage
+  }
+
+  public init(
+    pageFrameStride: Int, ttSlotStride: Int, machinePages: Int, bootResidentBytesPerPage: Double?,
+    populatedResidentBytesPerPage: Double?
+  ) {
+    self.pageFrameStride = pageFrameStride
+    self.ttSlotStride = ttSlotStride
+    self.machinePages = machinePages
+    self.bootResidentBytesPerPage = bootResidentBytesPerPage
+    self.populatedResidentBytesPerPage = populatedResidentBytesPerPage
+  }
+
+  /// Writes a value that was not measured as null, not by leaving the key out.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(pageFrameStride, forKey: .pageFrameStride)
+    try c.encode(ttSlotStride, forKey: .ttSlotStride)
+    try c.encode(machinePages, forKey: .machinePages)
+    try c.encode(bootResidentBytesPerPage, forKey: .bootResidentBytesPerPage)
+    try c.encode(populatedResidentBytesPerPage, forKey: .populatedResidentBytesPerPage)
+  }
 }
 
 /// A timed run of the full regression matrix.
@@ -356,12 +381,12 @@ public enum Bench {
     }
   }
 
-  /// Loads the fixtures and computes the full matrix, timed.
-  public static func matrix(branches: String? = nil, scenarios: String? = nil) throws -> BenchMatrix {
+  /// Loads the fixtures at `branches` and `scenarios` and computes the full matrix, timed.
+  public static func matrix(branches: String, scenarios: String) throws -> BenchMatrix {
     let ((set, library), load) = try time {
       (
-        try StableBranchSet(contentsOf: StableBranchSet.locate(explicit: branches)),
-        try ScenarioLibrary.load(directory: ScenarioLibrary.locate(explicit: scenarios))
+        try StableBranchSet(contentsOf: branches),
+        try ScenarioLibrary.load(directory: scenarios)
       )
     }
     let (rows, compute) = try time { try RegressionMatrix.compute(branches: set.branches, scenarios: library) }
@@ -387,7 +412,8 @@ public enum Bench {
   /// `repeats` is how often each round trip runs at sizes up to 2^14 pages (larger ones run
   /// twice); the best time counts.
   public static func run(
-    minOrder: Int = 10, maxOrder: Int = 20, repeats: Int = 5, build: String, progress: (String) -> Void = { _ in }
+    minOrder: Int = 10, maxOrder: Int = 20, repeats: Int = 5, build: String, branches: String, scenarios: String,
+    progress: (String) -> Void = { _ in }
   ) throws -> BenchReport {
     // Memory first, before earlier runs leave freed heap behind that a new machine would reuse.
     let memoryPages = 1 << Swift.min(maxOrder, 18)
@@ -404,7 +430,7 @@ public enum Bench {
       }
     }
     progress("matrix")
-    let matrix = try matrix()
+    let matrix = try matrix(branches: branches, scenarios: scenarios)
     progress("exploration")
     let exploration = try exploration()
     let atBudget = runs.filter { $0.pages == budgetPages }

@@ -122,10 +122,14 @@ public enum Fuzz {
   }
 
   /// Runs `steps` on `tree` and checks the invariants after each.
-  public static func run(seed: UInt64, steps: [FuzzStep], on tree: KernelTree) -> FuzzResult {
+  /// `progress` is told how many steps have run, for a caller that shows progress.
+  public static func run(
+    seed: UInt64, steps: [FuzzStep], on tree: KernelTree, progress: (Int) -> Void = { _ in }
+  ) -> FuzzResult {
     var world = World(tree: tree)
     var checks = 0
     for (i, step) in steps.enumerated() {
+      progress(i)
       do {
         try world.apply(step)
       } catch let halt as KernelHalt {
@@ -169,6 +173,25 @@ public enum Fuzz {
     }
     return FuzzResult(
       seed: seed, steps: steps, failure: nil, checks: checks + 1, endedInOOMPanic: false, oomKills: oomKills)
+  }
+
+  /// The upstream fix that explains a failure `what` seen on `tree`, if one does: a break the
+  /// fault sweep knows (``FaultSweep/expectedBreaks``), or a populated tt holding a backup
+  /// handle, which the stale restore state leaves (the invariant the fuzzer checks and the
+  /// sweep's scenarios do not reach), on a tree that lacks the fix and has the code it fixes.
+  public static func explanation(_ what: String, on tree: KernelTree) -> FaultSweepExpectedBreak? {
+    let staleHandle = FaultSweepExpectedBreak(
+      patch: PatchCatalog.dropRestoreAfterRestore.slug, variant: .before, property: .content,
+      detail: ", but slot ", explainedBy: PatchCatalog.dropRestoreAfterRestore.slug,
+      why:
+        "a restore that failed part-way and then resumed to success leaves tt->restore set; the next backup and restore of that tt go through the stale state and leave backup handles in a tt that reports itself populated"
+    )
+    return (FaultSweep.expectedBreaks + [staleHandle]).first { e in
+      guard what.contains(e.detail), !tree.stack.contains(e.explainedBy),
+        let fix = PatchModels.model(e.explainedBy)
+      else { return false }
+      return tree.hasCode(of: fix)
+    }
   }
 
   /// The longest workload whose teardown-only failure is shrunk to a shorter prefix (the

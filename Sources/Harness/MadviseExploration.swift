@@ -155,9 +155,11 @@ public enum MadviseExploration {
   /// Accepted depths; with 6 BOs `15^12` sequences still fit the 64-bit counts.
   public static let depthRange = 0...12
 
-  /// Explores `variant` of madvise-list-move.
+  /// Explores `variant` of madvise-list-move. `progress` is told each level (sequence
+  /// length) as it starts and the states in its frontier, for a caller that shows progress.
   public static func run(
-    _ variant: Variant, bos: Int, depth: Int, listDebug: ListDebugConfig = .off
+    _ variant: Variant, bos: Int, depth: Int, listDebug: ListDebugConfig = .off,
+    progress: (_ level: Int, _ frontier: Int) -> Void = { _, _ in }
   ) throws -> MadviseExplorationResult {
     guard bosRange.contains(bos) else { throw MadviseExplorationError.bosOutOfRange(bos) }
     guard depthRange.contains(depth) else { throw MadviseExplorationError.depthOutOfRange(depth) }
@@ -185,6 +187,7 @@ public enum MadviseExploration {
     var transitions = 0
 
     for level in stride(from: 1, through: depth, by: 1) {
+      progress(level, frontier.count)
       var next: [(NodeKey, Node)] = []
       var index: [NodeKey: Int] = [:]
       for (key, node) in frontier {

@@ -41,10 +41,4 @@ public struct PatchSet: Sendable {
     }
     return nil
   }
-
-  /// Finds the package's `patches/` directory: `explicit` if given, else `patches` in the
-  /// current directory or the nearest parent that has one next to a `Package.swift`.
-  public static func locate(explicit: String? = nil) -> String {
-    PackageFiles.locate("patches", explicit: explicit)
-  }
 }

@@ -259,4 +259,10 @@ public enum PatchCatalog {
 
   /// The patch with `slug`.
   public static func patch(_ slug: String) -> UpstreamPatch? { all.first { $0.slug == slug } }
+
+  /// Patches that add or change a feature rather than fix a bug: their before side is the
+  /// old behaviour, not a bug, so verdicts say "old behaviour" and "applied" instead of "bug
+  /// reproduces" and "fixed", and their after trees may still show a break a later fix
+  /// explains.
+  public static let features: Set<String> = [shmemBackupV14.slug, zeroCopyInsertFolio.slug]
 }

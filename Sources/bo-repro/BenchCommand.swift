@@ -1,45 +1,58 @@
 import Backport
 import Benchmarks
 import Foundation
+import JSONText
+import PackageData
 import Patches
 
 /// `bo-repro bench`.
 enum BenchCommand: Command {
-  static let name = "bench"
-  static let help = """
-      bench [--quick] [--max-order N] [--format text|json]
-          Measure, in this build (use a release build: swift run -c release bo-repro bench):
-          TTM backup and restore throughput for both variants of every TTM patch at tt sizes
-          2^10 .. 2^N pages (N = 20, or 14 with --quick), how the per-page time grows with
-          size, the model's memory per simulated page, the full matrix run time and the
-          madvise exploration (3 BOs, depth 8), and check the budgets. Each round trip runs 5
-          times up to 2^14 pages (once with --quick), twice above; the best time counts.
-          Progress goes to stderr.
-    """
+  static let spec = CommandSpec(
+    name: "bench",
+    abstract: "Measure the models against the budgets (use a release build).",
+    discussion: """
+      Measures, in this build (swift run -c release bo-repro bench): TTM backup and restore throughput for both variants of every TTM patch at tt sizes 2^10 .. 2^<n> pages, how the per-page time grows with size, the model's memory per simulated page, the full matrix run time and the madvise exploration (3 BOs, depth 8), and checks the budgets. Each round trip runs 5 times up to 2^14 pages (once with --quick), twice above; the best time counts. Progress goes to stderr. BENCHMARKS.md records the figures.
+      """,
+    options: [
+      OptionSpec(name: "--quick", help: "One run per size, sizes up to 2^14 pages."),
+      OptionSpec(
+        name: "--max-order", value: "n", defaultValue: "20 (14 with --quick)",
+        help: "The largest tt, 2^n pages (10 to 22)."),
+      .format(["text", "json"], default: "text"),
+    ],
+    examples: [("swift run -c release bo-repro bench", "The full benchmark, as BENCHMARKS.md records it.")],
+    exitStatuses: [
+      (.success, "measured (a missed budget is reported, not an error)"),
+      (.error, "a round trip that failed or lost content"), (.usage, "usage error"),
+    ])
 
-  static func run(_ a: Arguments) throws {
-    try a.allow(["--quick", "--max-order", "--format"])
-    let quick = a["--quick"] != nil
-    let maxOrder = try intOption(a, "--max-order", default: quick ? 14 : 20, in: 10...22)
-    let format = a["--format"] ?? "text"
-    guard format == "text" || format == "json" else {
-      throw UsageError(description: "unknown format '\(format)' (text or json)")
-    }
+  static func run(_ a: Arguments) throws -> ExitStatus {
+    let quick = a.flag("--quick")
+    let maxOrder = try a.int("--max-order", default: quick ? 14 : 20, in: 10...22)
     #if DEBUG
       let build = "debug"
     #else
       let build = "release"
     #endif
-    let report = try Bench.run(minOrder: 10, maxOrder: maxOrder, repeats: quick ? 1 : 5, build: build) { line in
+    let data = try a.data()
+    let report = try Bench.run(
+      minOrder: 10, maxOrder: maxOrder, repeats: quick ? 1 : 5, build: build, branches: data.branches,
+      scenarios: data.scenarios
+    ) { line in
       FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
     }
-    if format == "json" {
+    if a.value("--format") == "json" {
       let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(report), as: UTF8.self))
+      encoder.outputFormatting = [.sortedKeys]
+      let fields = try JSONParser.parse(String(decoding: try encoder.encode(report), as: UTF8.self))
+      guard case .object(let members) = fields else {
+        throw CheckFailed(description: "bench: the report is not a JSON object")
+      }
+      printJSON(.object([JSONMember("schema", 1), JSONMember("command", "bench")] + members))
     } else {
-      print(BenchText.render(report))
+      Terminal.print(BenchText.render(report))
     }
+    return .success
   }
 }
 

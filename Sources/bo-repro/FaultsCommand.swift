@@ -1,68 +1,123 @@
 import BOCore
 import Foundation
 import Harness
+import JSONText
+import PackageData
 import Patches
 
 /// `bo-repro faults`.
 enum FaultsCommand: Command {
-  static let name = "faults"
-  static let help = """
-      faults [FILE|DIR...] [--format text|json] [--max-runs N]
-          Fault-injection sweep: for every scenario (default fixtures/scenarios) on both
-          variants, fail the k-th page allocation, shmem read and shmem insert and fire
-          backup_fault_inject at each point the kernel checks it (k = 1 .. the calls a
-          fault-free run makes; sampled evenly beyond N = 64 runs); then restore every BO and check its
-          content, destroy everything and audit. Prints per scenario, variant and point the
-          faults injected and the outcomes: ok, expected break (a known before-variant bug,
-          named with its upstream fix) or model bug. Exit 1 if any model bug.
-    """
+  static let spec = CommandSpec(
+    name: "faults",
+    abstract: "Fault-injection sweep: fail each allocation, read and insert in turn, on both variants.",
+    discussion: """
+      For every scenario (default: the package's) on both variants, fails the k-th page allocation, shmem read and shmem insert and fires backup_fault_inject at each point the kernel checks it (k = 1 .. the calls a fault-free run makes; sampled evenly beyond <n> runs), then restores every BO and checks its content, destroys everything and audits. Prints per scenario, variant and point the faults injected and the outcomes: ok, expected break (a known before-variant bug, explained once at the end with its upstream fix) or model bug. Points a scenario never reaches are summed into one line. Progress goes to stderr when it is a terminal.
+      """,
+    arguments: [
+      ArgumentSpec(
+        name: "file-or-dir", help: "Scenario files or directories (default: the package's fixtures/scenarios).",
+        optional: true, repeating: true)
+    ],
+    options: [
+      .format(["text", "json"], default: "text"),
+      OptionSpec(
+        name: "--max-runs", value: "n", defaultValue: "64",
+        help: "Runs per scenario, variant and point before k is sampled (2 to 1000000; CI sweeps every k)."),
+    ],
+    examples: [
+      ("bo-repro faults", "The sampled sweep."),
+      ("bo-repro faults --max-runs 1000000 | tail -n 1", "Every k, as CI runs it: about 5,200 runs."),
+    ],
+    exitStatuses: [
+      (.success, "no model bug: every break is explained by a known upstream fix"),
+      (.error, "a scenario file that cannot be read"), (.checkFailed, "a model bug"), (.usage, "usage error"),
+    ])
 
-  static func run(_ a: Arguments) throws {
-    try a.allow(["--format", "--max-runs"], positional: Int.max)
-    let maxRuns = try intOption(a, "--max-runs", default: FaultSweep.maxRunsPerCell, in: 2...1_000_000)
-    let format = a["--format"] ?? "text"
-    guard format == "text" || format == "json" else {
-      throw UsageError(description: "unknown format '\(format)' (text or json)")
-    }
-    let scenarios = try ScenarioLibrary.load(paths: a.positional)
+  static func run(_ a: Arguments) throws -> ExitStatus {
+    let maxRuns = try a.int("--max-runs", default: FaultSweep.maxRunsPerCell, in: 2...1_000_000)
+    let scenarios = try ScenarioLibrary.load(
+      paths: a.positional, defaultDirectory: a.positional.isEmpty ? try a.data().scenarios : "")
     var cells: [FaultSweepCell] = []
-    for scenario in scenarios {
-      for variant in Variant.allCases { cells += try FaultSweep.sweep(scenario, variant: variant, maxRuns: maxRuns) }
+    let progress = Progress("faults")
+    for (i, scenario) in scenarios.enumerated() {
+      for variant in Variant.allCases {
+        progress.update(
+          "scenario \(i + 1) of \(scenarios.count), \(variant): \((scenario.file as NSString).lastPathComponent)")
+        cells += try FaultSweep.sweep(scenario, variant: variant, maxRuns: maxRuns)
+      }
     }
-    print(format == "json" ? try json(cells) : text(cells))
-    if cells.contains(where: { $0.modelBugs > 0 }) { exit(1) }
+    progress.finish()
+    if a.value("--format") == "json" { printJSON(json(cells)) } else { Terminal.print(text(cells)) }
+    return cells.contains(where: { $0.modelBugs > 0 }) ? .checkFailed : .success
+  }
+
+  /// Every explanation the cells cite, numbered in order of first appearance; two table rows
+  /// with the same fix, property and words (one per patch whose scenarios show it) are one.
+  static func explanations(_ cells: [FaultSweepCell]) -> [FaultSweepExpectedBreak] {
+    var list: [FaultSweepExpectedBreak] = []
+    func add(_ o: FaultSweepOutcome) {
+      if case .expectedBreak(let why) = o {
+        for e in why where index(of: e, in: list) == nil { list.append(e) }
+      }
+    }
+    for c in cells {
+      add(c.baseline.outcome)
+      for r in c.runs { add(r.outcome) }
+    }
+    return list
+  }
+
+  /// Where `e` is in `list`, comparing what is printed of it.
+  static func index(of e: FaultSweepExpectedBreak, in list: [FaultSweepExpectedBreak]) -> Int? {
+    list.firstIndex { $0.explainedBy == e.explainedBy && $0.property == e.property && $0.why == e.why }
   }
 
   static func text(_ cells: [FaultSweepCell]) -> String {
+    let notes = explanations(cells)
+    func refs(_ outcomes: [FaultSweepOutcome]) -> String {
+      var seen: [Int] = []
+      for o in outcomes {
+        guard case .expectedBreak(let why) = o else { continue }
+        for e in why { if let i = index(of: e, in: notes), !seen.contains(i + 1) { seen.append(i + 1) } }
+      }
+      return seen.sorted().map { "[\($0)]" }.joined()
+    }
     var lines: [String] = []
     var file = ""
+    var unreached: [String] = []
+    func flushUnreached() {
+      if !unreached.isEmpty { lines.append("  no calls, nothing injected: \(unreached.joined(separator: ", "))") }
+      unreached = []
+    }
     for c in cells {
       if c.file != file {
+        flushUnreached()
         file = c.file
         lines.append(file)
       }
+      let baseline = refs([c.baseline.outcome])
+      if c.calls == 0 && c.runs.isEmpty {
+        unreached.append(
+          "\(c.variant) \(c.point.name)" + (baseline.isEmpty ? "" : " (fault-free run: expected break \(baseline))"))
+        continue
+      }
       let sampled = c.sampled ? " (sampled)" : ""
-      var seen: Set<String> = []
+      let dropped = c.dropped > 0 ? " (\(c.dropped) dropped a BO)" : ""
+      let runRefs = refs(c.runs.map(\.outcome))
       lines.append(
-        "  \(c.variant.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(c.point.name.padding(toLength: 28, withPad: " ", startingAt: 0)) calls \(c.calls), runs \(c.runs.count)\(sampled), injected \(c.injected): ok \(c.ok) (\(c.dropped) dropped a BO), expected break \(c.expectedBreaks), model bug \(c.modelBugs)"
-      )
-      if case .expectedBreak(let why) = c.baseline.outcome {
-        for e in why where seen.insert("e \(e.explainedBy) \(e.property)").inserted {
-          lines.append("      fault-free run: expected break (\(e.property), explained by \(e.explainedBy)): \(e.why)")
+        "  \(c.variant.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(c.point.name.padding(toLength: 28, withPad: " ", startingAt: 0)) calls \(c.calls), runs \(c.runs.count)\(sampled), injected \(c.injected): ok \(c.ok)\(dropped), expected break \(c.expectedBreaks)\(runRefs.isEmpty ? "" : " \(runRefs)"), model bug \(c.modelBugs)"
+          + (baseline.isEmpty ? "" : "; fault-free run: expected break \(baseline)"))
+      for r in c.runs {
+        if case .modelBug(let breaks) = r.outcome {
+          for b in breaks { lines.append("      MODEL BUG at k=\(r.nth.map(String.init) ?? "-"): \(b)") }
         }
       }
-      for r in c.runs {
-        switch r.outcome {
-        case .ok: continue
-        case .expectedBreak(let why):
-          for e in why where seen.insert("e \(e.explainedBy) \(e.property)").inserted {
-            lines.append("      expected break (\(e.property), explained by \(e.explainedBy)): \(e.why)")
-          }
-        case .modelBug(let breaks):
-          for b in breaks {
-            lines.append("      MODEL BUG at k=\(r.nth.map(String.init) ?? "-"): \(b)")
-          }
-        }
+    }
+    flushUnreached()
+    if !notes.isEmpty {
+      lines.append("expected breaks, each explained by an upstream fix the variant lacks:")
+      for (i, e) in notes.enumerated() {
+        lines.append("  [\(i + 1)] \(e.property), explained by \(e.explainedBy): \(e.why)")
       }
     }
     for variant in Variant.allCases {
@@ -88,33 +143,42 @@ enum FaultsCommand: Command {
     }
   }
 
-  static func json(_ cells: [FaultSweepCell]) throws -> String {
-    let entries: [[String: Any]] = cells.map { c in
-      var bugs: [[String: Any]] = []
+  /// `{"schema": 1, "command": "faults", "cells": [...], "explanations": [...], "total": {...}}`.
+  static func json(_ cells: [FaultSweepCell]) -> JSONValue {
+    let notes = explanations(cells)
+    let entries: [JSONValue] = cells.map { c in
+      var bugs: [JSONValue] = []
       var expected: Set<String> = []
       for r in c.runs {
         switch r.outcome {
         case .ok: break
         case .expectedBreak(let why): expected.formUnion(why.map(\.explainedBy))
         case .modelBug(let breaks):
-          bugs.append(["nth": r.nth ?? 0, "breaks": breaks.map(\.description)])
+          bugs.append(["nth": JSONValue(r.nth), "breaks": JSONValue(breaks.map(\.description))])
         }
       }
       return [
-        "file": c.file, "patch": c.patch, "variant": c.variant.rawValue, "point": c.point.name,
-        "calls": c.calls, "runs": c.runs.count, "sampled": c.sampled, "injected": c.injected,
-        "ok": c.ok, "expectedBreak": c.expectedBreaks, "modelBug": c.modelBugs, "dropped": c.dropped,
-        "baseline": describe(c.baseline.outcome),
-        "explainedBy": expected.sorted(), "modelBugs": bugs,
+        "file": .string(c.file), "patch": .string(c.patch), "variant": .string(c.variant.rawValue),
+        "point": .string(c.point.name), "calls": .int(c.calls), "runs": .int(c.runs.count), "sampled": .bool(c.sampled),
+        "injected": .int(c.injected), "ok": .int(c.ok), "expectedBreak": .int(c.expectedBreaks),
+        "modelBug": .int(c.modelBugs), "dropped": .int(c.dropped), "baseline": .string(describe(c.baseline.outcome)),
+        "explainedBy": JSONValue(expected.sorted()), "modelBugs": .array(bugs),
       ]
     }
-    let total: [String: Any] = [
-      "runs": cells.reduce(0) { $0 + $1.runs.count }, "injected": cells.reduce(0) { $0 + $1.injected },
-      "ok": cells.reduce(0) { $0 + $1.ok }, "expectedBreak": cells.reduce(0) { $0 + $1.expectedBreaks },
-      "modelBug": cells.reduce(0) { $0 + $1.modelBugs },
+    return [
+      "schema": 1, "command": "faults", "cells": .array(entries),
+      "explanations": .array(
+        notes.map {
+          [
+            "property": .string($0.property.rawValue), "explainedBy": .string($0.explainedBy),
+            "why": .string($0.why),
+          ]
+        }),
+      "total": [
+        "runs": .int(cells.reduce(0) { $0 + $1.runs.count }), "injected": .int(cells.reduce(0) { $0 + $1.injected }),
+        "ok": .int(cells.reduce(0) { $0 + $1.ok }), "expectedBreak": .int(cells.reduce(0) { $0 + $1.expectedBreaks }),
+        "modelBug": .int(cells.reduce(0) { $0 + $1.modelBugs }),
+      ],
     ]
-    let object: [String: Any] = ["cells": entries, "total": total]
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-    return String(decoding: data, as: UTF8.self)
   }
 }

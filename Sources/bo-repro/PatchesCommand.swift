@@ -1,23 +1,29 @@
 import Backport
 import Foundation
+import PackageData
 import PatchText
 
 /// `bo-repro patches`.
 enum PatchesCommand: Command {
-  static let name = "patches"
-  static let help = """
-      patches [--dir DIR] [--format text|json]
-          List the upstream patches in patches/ (slug, subject, author, upstream commit,
-          files touched with +/- counts), parsed and line-count checked.
-    """
+  static let spec = CommandSpec(
+    name: "patches",
+    abstract: "List the upstream patches the package models, parsed and line-count checked.",
+    discussion: """
+      Reads every patch in patches/ and prints its slug, subject, author, date, upstream commit (or where it stands) and the files it touches with their +/- counts. Every hunk's line counts and the diffstat are checked while parsing.
+      """,
+    options: [
+      OptionSpec(name: "--dir", value: "dir", defaultValue: "patches", help: "The directory of .patch files to read."),
+      .format(["text", "json"], default: "text"),
+    ],
+    examples: [("bo-repro patches --format json", "The list as JSON.")])
 
-  static func run(_ a: Arguments) throws {
-    try a.allow(["--dir", "--format"])
-    let set = try PatchSet(directory: PatchSet.locate(explicit: a["--dir"]))
-    switch a["--format"] ?? "text" {
-    case "text": print(PatchListing.text(set))
-    case "json": print(try PatchListing.json(set))
-    case let other: throw UsageError(description: "unknown format '\(other)' (text or json)")
+  static func run(_ a: Arguments) throws -> ExitStatus {
+    let set = try PatchSet(directory: a["--dir"] ?? a.data().patches)
+    if a.value("--format") == "json" {
+      printJSON(PatchListing.json(set))
+    } else {
+      Terminal.print(PatchListing.text(set))
     }
+    return .success
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Harness
+import JSONText
 import KernelTrees
 import PackageTestSupport
 import Patches
@@ -60,7 +61,7 @@ struct MatrixTests {
     #expect(markdown.contains("| 6.18.y | LTS, EOL 2028-12 | after · applied: "))
     #expect(markdown.contains("UNVERIFIED:\n[1] "))
     let json = try #require(
-      try JSONSerialization.jsonObject(with: Data(RegressionMatrix.json(rows).utf8)) as? [String: Any])
+      try JSONSerialization.jsonObject(with: Data(RegressionMatrix.json(rows).serialized().utf8)) as? [String: Any])
     let branches = try #require(json["branches"] as? [[String: Any]])
     #expect(branches.map { $0["name"] as? String } == ["6.18.y", "mainline"])
     let cell = try #require((branches[0]["cells"] as? [[String: Any]])?.first)
@@ -97,7 +98,7 @@ struct MatrixTests {
       consistent: false, scenarios: c.scenarios)
     current[1] = MatrixRow(name: current[1].name, status: current[1].status, cells: cells)
     let report = try RegressionMatrix.compare(
-      current, previous: Data(RegressionMatrix.json(old).utf8), path: "old.json"
+      current, previous: Data(RegressionMatrix.json(old).serialized().utf8), path: "old.json"
     ).text
     let lines = report.split(separator: "\n").map(String.init)
     #expect(lines.first == "compared to old.json: 1 regression(s), 1 fix(es), 0 other change(s)")
@@ -151,7 +152,7 @@ struct MatrixTests {
       now, previous: try JSONSerialization.data(withJSONObject: bare), path: "old.json")
     #expect(unchanged.changes.isEmpty, "\(unchanged.text)")
     let json = try #require(
-      try JSONSerialization.jsonObject(with: Data(result.json().utf8)) as? [String: Any])
+      try JSONSerialization.jsonObject(with: Data(result.json.serialized().utf8)) as? [String: Any])
     #expect(json["comparedTo"] as? String == "old.json")
     #expect((json["changes"] as? [Any])?.count == result.changes.count)
   }

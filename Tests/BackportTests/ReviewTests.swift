@@ -1,5 +1,6 @@
 import Foundation
 import Harness
+import JSONText
 import KernelTrees
 import PackageTestSupport
 import PatchText
@@ -20,8 +21,12 @@ struct ReviewTests {
   }
 
   func note(_ slug: String, onto branch: String) throws -> String {
+    try report(slug, onto: branch).text
+  }
+
+  func report(_ slug: String, onto branch: String) throws -> ReviewReport {
     let (set, branches, scenarios) = try Self.inputs.get()
-    return try BackportReview.note(
+    return try BackportReview.review(
       patch: try #require(set.patch(slug)), onto: try #require(branches.branch(branch)), set: set,
       scenarios: scenarios)
   }
@@ -65,11 +70,18 @@ struct ReviewTests {
       text.contains(
         "drivers/gpu/drm/ttm/ttm_pool.c: pre-image d380a3c7fe40 is the post-image of drop-restore-after-restore: it must come first."
       ))
+    // 7.1.y carries the gfp fix: its post-image is a pre-image here, but no dependency.
     #expect(
       text.contains(
-        "drivers/gpu/drm/ttm/ttm_backup.c: pre-image 81df4cb5606b is the post-image of gfp-retry-mayfail-readback: it must come first."
+        "drivers/gpu/drm/ttm/ttm_backup.c: pre-image 81df4cb5606b is the post-image of gfp-retry-mayfail-readback, which 7.1.y carries."
       ))
-    #expect(text.contains("not on 7.1.y: drop-restore-after-restore."))
+    #expect(!text.contains("gfp-retry-mayfail-readback: it must come first"))
+    #expect(text.contains("\n  already on 7.1.y: gfp-retry-mayfail-readback, shmem-backup-v14.\n"))
+    #expect(
+      text.contains(
+        "\nPossible dependencies:\n  (mainline commit unknown) (\"drm/ttm: Drop tt->restore after successful restore\") [stable 7.2.5 (a46ab76b6cf5)]\n  (not merged) (\"mm/shmem: add shmem_insert_folio()\")\n"
+      ))
+    #expect(try report("zero-copy-insert-folio", onto: "7.1.y").verdict == .blocked)
     #expect(
       text.contains(
         "conflict: native-order-backup, applied on 7.1.y, changes the same functions (by hunk context: ttm_backup_copy_page, ttm_pool_backup"
@@ -126,14 +138,14 @@ struct ReviewTests {
     let text = try note("native-order-backup", onto: "6.18.y")
     #expect(
       text.contains(
-        "drivers/gpu/drm/ttm/ttm_pool.c: the pre-image holds every line null-handle-pages-backup adds there (10): the patch was written on a tree carrying null-handle-pages-backup; needed only where a hunk touches those lines"
+        "drivers/gpu/drm/ttm/ttm_pool.c: the pre-image holds every line null-handle-pages-backup adds there (10): the patch was written on a tree carrying null-handle-pages-backup; needed only where a hunk touches those lines, and no hunk's context or removed lines need them."
       ))
-    #expect(text.contains("not on 6.18.y: gfp-retry-mayfail-readback."))
+    #expect(text.contains("\nPossible dependencies:\n  c6135f67aa37 (\"drm/ttm: Avoid invoking the OOM killer"))
     #expect(!text.contains("conflict:"))
     // Drop tt->restore onto 6.18.y: its pre-image carries the gfp fix, which its hunks do not
     // touch, so the gfp fix is not demanded.
     let dropRestore = try note("drop-restore-after-restore", onto: "6.18.y")
-    #expect(!dropRestore.contains("not on 6.18.y: gfp-retry-mayfail-readback"))
+    #expect(!dropRestore.contains("Possible dependencies:"))
   }
 
   /// Zero-copy and native order rewrite the same loop: the model composes no tree with both,
@@ -186,5 +198,60 @@ struct ReviewTests {
     #expect(text.contains("not a patch this package models"))
     #expect(text.contains("\nproof:\n  none: no model or scenario covers this patch."))
     #expect(!text.contains("bo-repro run \n") && !text.hasSuffix("bo-repro run "))
+  }
+
+  /// The verdict a script reads from the exit status: one case of each, and the note never
+  /// names a section it does not print.
+  @Test(
+    "the verdict: apply, not needed, already applied, blocked",
+    arguments: [
+      ("gfp-retry-mayfail-readback", "6.18.y", ReviewReport.Verdict.apply),
+      ("gfp-retry-mayfail-readback", "6.12.y", .notNeeded),
+      ("madvise-list-move", "5.10.y", .alreadyApplied),
+      ("native-order-backup", "6.18.y", .blocked),
+      ("zero-copy-insert-folio", "mainline", .blocked),
+      ("shmem-backup-v14", "6.12.y", .blocked),
+    ])
+  func verdicts(_ slug: String, _ branch: String, _ verdict: ReviewReport.Verdict) throws {
+    let r = try report(slug, onto: branch)
+    #expect(r.verdict == verdict)
+    #expect(r.text.contains("\nverdict: \(verdict.rawValue): "))
+    #expect(r.text.contains("\nPossible dependencies:\n") == !r.possibleDependencies.isEmpty)
+    #expect(!r.text.contains("see the context check"))
+    // A dependency is never something the branch carries.
+    let (_, branches, _) = try Self.inputs.get()
+    let b = try #require(branches.branch(branch))
+    #expect(r.possibleDependencies.allSatisfy { $0.slug.map { b.patch($0)?.state != .after } ?? true })
+  }
+
+  /// The upstream commit and Fixes: tag head the note, as a stable reviewer quotes them.
+  @Test("the note names the upstream commit and the Fixes: tag")
+  func upstreamAndFixes() throws {
+    let text = try note("madvise-list-move", onto: "5.15.y")
+    #expect(
+      text.contains("\nupstream: 9fc33eaaa979 (\"drm/panfrost: Fix shrinker list corruption by madvise IOCTL\")\n"))
+    #expect(text.contains("\nFixes: 013b65101315 (\"drm/panfrost: Add madvise and shrinker support\")\n"))
+    #expect(try note("zero-copy-insert-folio", onto: "6.18.y").contains("\nupstream: not merged\n"))
+  }
+
+  /// The JSON contract: schema 1, every key present (null where there is no value).
+  @Test("--format json: every key present, null where there is no value")
+  func json() throws {
+    let value = try report("gfp-retry-mayfail-readback", onto: "6.12.y").json
+    let root = try #require(
+      try JSONSerialization.jsonObject(with: Data(value.serialized().utf8)) as? [String: Any])
+    #expect(root["schema"] as? Int == 1 && root["command"] as? String == "review")
+    #expect(root["verdict"] as? String == "not-needed")
+    for key in [
+      "patch", "modelled", "subject", "file", "recognisedBy", "upstream", "fixes", "branch", "verdict", "reason",
+      "code",
+      "preImageNotes", "prerequisites", "possibleDependencies", "conflicts", "series", "neededSiblings", "behaviour",
+      "behaviourNotRun", "proof",
+    ] {
+      #expect(root[key] != nil, "\(key)")
+    }
+    #expect(root["recognisedBy"] is NSNull)
+    #expect((root["code"] as? [String: Any])?["unverified"] is NSNull)
+    #expect((root["upstream"] as? [String: Any])?["commit"] as? String == "c6135f67aa37a4a744869f726d706bda091e6dfa")
   }
 }

@@ -134,7 +134,7 @@ struct BadInputTests {
     ] as [([String], String)])
   func unknownCommandOrOption(_ args: [String], _ message: String) throws {
     let r = try runTool(args)
-    #expect(r.status == 2)
+    #expect(r.status == 64)
     #expect(r.out.isEmpty)
     #expect(r.err == message + "\n")
   }

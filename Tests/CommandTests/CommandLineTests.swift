@@ -18,12 +18,32 @@ struct CommandLineTests {
     #expect(r.out.contains("drivers/gpu/drm/panfrost/panfrost_drv.c  +2 -2"))
   }
 
-  @Test("patches --format json is machine-readable")
+  @Test("patches --format json is machine-readable, and --opt=value works as --opt value")
   func json() throws {
     let r = try runTool(["patches", "--format", "json"])
     #expect(r.status == 0)
-    let entries = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]]
+    let root = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+    #expect(root?["schema"] as? Int == 1 && root?["command"] as? String == "patches")
+    let entries = root?["patches"] as? [[String: Any]]
     #expect(entries?.map { $0["slug"] as? String } == allSlugs)
+    // An unmerged patch has no upstream commit: the key is there, with null.
+    #expect(entries?.first { $0["slug"] as? String == "zero-copy-insert-folio" }?["upstream"] is NSNull)
+    #expect(try runTool(["patches", "--format=json"]).out == r.out)
+  }
+
+  @Test("--version, and -h and --help on the tool itself")
+  func versionAndHelp() throws {
+    let version = try runTool(["--version"])
+    #expect(version.status == 0 && version.out.hasPrefix("bo-repro ") && version.err.isEmpty)
+    #expect(try runTool(["matrix", "--version"]).out == version.out)
+    let help = try runTool(["--help"])
+    #expect(help.status == 0 && help.out.hasPrefix("OVERVIEW: "))
+    #expect(help.out.contains("\nUSAGE: bo-repro <command> [<options>]\n"))
+    for command in ["matrix", "review", "patches", "run", "explore", "faults", "fuzz", "bench"] {
+      #expect(help.out.contains("\n  \(command) "), "\(command)")
+    }
+    #expect(help.out.contains("\nEXIT STATUS:\n"))
+    #expect(try runTool(["-h"]).out == help.out && (try runTool(["help"])).out == help.out)
   }
 
   /// The catalog's order: the four patches, then the three later fixes.
@@ -36,13 +56,17 @@ struct CommandLineTests {
   @Test(
     "bad input gets one line on stderr and a non-zero exit",
     arguments: [
-      (["frobnicate"], Int32(2), "bo-repro: unknown command 'frobnicate' (try 'bo-repro help')"),
-      (["patches", "--format", "xml"], 2, "bo-repro: unknown format 'xml' (text or json)"),
-      (["patches", "--dir"], 2, "bo-repro: option --dir needs a value"),
-      (["patches", "--frob", "1"], 2, "bo-repro: unknown option --frob for 'patches'"),
+      (["frobnicate"], Int32(64), "bo-repro: unknown command 'frobnicate' (try 'bo-repro help')"),
+      (["patches", "--format", "xml"], 64, "bo-repro: unknown format 'xml' for --format (text or json)"),
+      (["patches", "--format=xml"], 64, "bo-repro: unknown format 'xml' for --format (text or json)"),
+      (["patches", "--dir"], 64, "bo-repro: option --dir needs a value"),
+      (["patches", "--frob", "1"], 64, "bo-repro: unknown option --frob for 'patches'"),
       (["patches", "--dir", "/nonexistent"], 1, "bo-repro: /nonexistent: cannot read the directory"),
-      ([], 2, "bo-repro: no command given (try 'bo-repro help')"),
-      (["help", "frob"], 2, "bo-repro: unknown command 'frob' (try 'bo-repro help')"),
+      ([], 64, "bo-repro: no command given (try 'bo-repro help')"),
+      (["help", "frob"], 64, "bo-repro: unknown command 'frob' (try 'bo-repro help')"),
+      (["--frob"], 64, "bo-repro: unknown option --frob (try 'bo-repro help')"),
+      (["patches", "--quick"], 64, "bo-repro: unknown option --quick for 'patches'"),
+      (["explore", "madvise", "--debug-list=yes"], 64, "bo-repro: option --debug-list takes no value"),
     ] as [([String], Int32, String)])
   func badInput(_ args: [String], _ status: Int32, _ message: String) throws {
     let r = try runTool(args)
@@ -97,8 +121,9 @@ struct ExploreMadviseCommandLineTests {
     #expect(results.allSatisfy { $0["debugList"] as? Bool == true && $0["sequences"] as? Int == 2401 })
     let shortest = try #require(results[0]["shortest"] as? [String: Any])
     #expect(shortest["steps"] as? [String] == ["DONTNEED bo0", "DONTNEED bo1", "DONTNEED bo0"])
-    #expect(results[1]["badSequences"] as? Int == 0 && results[1]["shortest"] == nil)
+    #expect(results[1]["badSequences"] as? Int == 0 && results[1]["shortest"] is NSNull)
     #expect(root["elapsedSeconds"] is Double)
+    #expect(root["schema"] as? Int == 1 && root["command"] as? String == "explore")
   }
 
   @Test("explore madvise --variant after runs one variant")
@@ -109,9 +134,9 @@ struct ExploreMadviseCommandLineTests {
     #expect(r.out.contains("  sequences of length 2: 25, no violation\n"))
   }
 
-  /// Bad input: one clear line on stderr, exit status 2, nothing on stdout.
+  /// Bad input: one clear line on stderr, exit status 64, nothing on stdout.
   @Test(
-    "bad input to explore gets one line on stderr and exit status 2",
+    "bad input to explore gets one line on stderr and exit status 64",
     arguments: [
       (["explore"], "explore needs a target: 'explore madvise'"),
       (["explore", "frob"], "unknown exploration 'frob' (known: madvise)"),
@@ -127,12 +152,14 @@ struct ExploreMadviseCommandLineTests {
       ),
       (["explore", "madvise", "--depth"], "option --depth needs a value"),
       (["explore", "madvise", "--bos", "--depth", "3"], "option --bos needs a value"),
-      (["explore", "madvise", "--variant", "middle"], "unknown variant 'middle' (before, after or both)"),
-      (["explore", "madvise", "--format", "xml"], "unknown format 'xml' (text or json)"),
+      (
+        ["explore", "madvise", "--variant", "middle"], "unknown variant 'middle' for --variant (before, after or both)"
+      ),
+      (["explore", "madvise", "--format", "xml"], "unknown format 'xml' for --format (text or json)"),
     ] as [([String], String)])
   func badInput(_ args: [String], _ message: String) throws {
     let r = try runTool(args)
-    #expect(r.status == 2)
+    #expect(r.status == 64)
     #expect(r.err == "bo-repro: \(message)\n")
     #expect(r.out.isEmpty)
   }

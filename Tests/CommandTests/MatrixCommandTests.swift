@@ -43,36 +43,37 @@ struct MatrixCommandTests {
     #expect(r.status == 0, "\(r.err)")
     #expect(r.out.hasPrefix("review: gfp-retry-mayfail-readback "))
     let byFile = try runTool(["review", "patches/zero-copy-insert-folio.patch", "--onto", "7.2.y"])
-    #expect(byFile.status == 0 && byFile.out.hasPrefix("review: zero-copy-insert-folio "))
+    // Blocked: 7.2.y carries native order, over which its hunks do not apply.
+    #expect(byFile.status == 5 && byFile.out.hasPrefix("review: zero-copy-insert-folio "))
   }
 
   @Test(
     "bad input: one line on stderr and a non-zero exit",
     arguments: [
       (
-        ["matrix", "--branch", "4.19.y"], Int32(2),
-        "bo-repro: unknown branch '4.19.y' (known: 5.10.y, 5.15.y, 6.1.y, 6.6.y, 6.12.y, 6.15.y, 6.16.y, 6.17.y, 6.18.y, 6.19.y, 7.0.y, 7.1.y, 7.2.y, mainline)"
+        ["matrix", "--branch", "4.19.y"], Int32(64),
+        "bo-repro: unknown branch '4.19.y' (known: 5.10.y, 5.15.y, 6.1.y, 6.6.y, 6.12.y, 6.15.y, 6.16.y, 6.17.y, 6.18.y, 6.19.y, 7.0.y, 7.1.y, 7.2.y, mainline; also written 6.18, v6.18, linux-6.18.y, stable/linux-6.18.y)"
       ),
-      (["matrix", "--format", "xml"], 2, "bo-repro: unknown format 'xml' (markdown, json or csv)"),
+      (["matrix", "--format", "xml"], 64, "bo-repro: unknown format 'xml' for --format (markdown, json or csv)"),
       (["matrix", "--compare", "/nonexistent.json"], 1, "bo-repro: /nonexistent.json: cannot read the file"),
       (["matrix", "--branches", "/nonexistent.json"], 1, "bo-repro: /nonexistent.json: cannot read the file"),
       (
-        ["review", "no-such-patch", "--onto", "6.18.y"], 2,
-        "bo-repro: unknown patch 'no-such-patch' (known: drop-restore-after-restore, gfp-retry-mayfail-readback, madvise-list-move, native-order-backup, null-handle-pages-backup, shmem-backup-v14, zero-copy-insert-folio)"
+        ["review", "no-such-patch", "--onto", "6.18.y"], 64,
+        "bo-repro: unknown patch 'no-such-patch' (known: drop-restore-after-restore, gfp-retry-mayfail-readback, madvise-list-move, native-order-backup, null-handle-pages-backup, shmem-backup-v14, zero-copy-insert-folio; or give a patch file)"
       ),
-      (["review", "gfp-retry-mayfail-readback"], 2, "bo-repro: review needs --onto BRANCH"),
-      (["review", "--onto", "6.18.y"], 2, "bo-repro: review needs a patch: 'review PATCH --onto BRANCH'"),
-      (["matrix", "--verbose"], 2, "bo-repro: unknown option --verbose for 'matrix'"),
-      (["matrix", "--frob", "--format", "json"], 2, "bo-repro: unknown option --frob for 'matrix'"),
-      (["matrix", "--format", "json", "--format", "csv"], 2, "bo-repro: option --format given twice for 'matrix'"),
-      (["matrix", "--branch", ""], 2, "bo-repro: --branch needs a branch name, got an empty one"),
+      (["review", "gfp-retry-mayfail-readback"], 64, "bo-repro: review needs --onto BRANCH"),
+      (["review", "--onto", "6.18.y"], 64, "bo-repro: review needs a patch: 'review PATCH --onto BRANCH'"),
+      (["matrix", "--verbose"], 64, "bo-repro: unknown option --verbose for 'matrix'"),
+      (["matrix", "--frob", "--format", "json"], 64, "bo-repro: unknown option --frob for 'matrix'"),
+      (["matrix", "--format", "json", "--format", "csv"], 64, "bo-repro: option --format given twice for 'matrix'"),
+      (["matrix", "--branch", ""], 64, "bo-repro: --branch needs a branch name, got an empty one"),
       (
-        ["review", "shmem-backup-v14", "--onto", "5.10.y", "--onto", "6.1.y"], 2,
+        ["review", "shmem-backup-v14", "--onto", "5.10.y", "--onto", "6.1.y"], 64,
         "bo-repro: option --onto given twice for 'review'"
       ),
       (
-        ["review", "gfp-retry-mayfail-readback", "--onto", "9.9.y"], 2,
-        "bo-repro: unknown branch '9.9.y' (known: 5.10.y, 5.15.y, 6.1.y, 6.6.y, 6.12.y, 6.15.y, 6.16.y, 6.17.y, 6.18.y, 6.19.y, 7.0.y, 7.1.y, 7.2.y, mainline)"
+        ["review", "gfp-retry-mayfail-readback", "--onto", "9.9.y"], 64,
+        "bo-repro: unknown branch '9.9.y' (known: 5.10.y, 5.15.y, 6.1.y, 6.6.y, 6.12.y, 6.15.y, 6.16.y, 6.17.y, 6.18.y, 6.19.y, 7.0.y, 7.1.y, 7.2.y, mainline; also written 6.18, v6.18, linux-6.18.y, stable/linux-6.18.y)"
       ),
     ] as [([String], Int32, String)])
   func badInput(_ args: [String], _ status: Int32, _ message: String) throws {
@@ -86,7 +87,11 @@ struct MatrixCommandTests {
   func help() throws {
     for command in ["matrix", "review", "patches", "explore", "run", "faults", "bench", "fuzz"] {
       let r = try runTool([command, "--help"])
-      #expect(r.status == 0 && r.out.hasPrefix("usage: bo-repro\n  \(command)"), "\(command)")
+      #expect(r.status == 0 && r.out.hasPrefix("OVERVIEW: "), "\(command)")
+      #expect(r.out.contains("\nUSAGE: bo-repro \(command)"), "\(command)")
+      #expect(r.out.contains("\nOPTIONS:\n") && r.out.contains("  -h, --help "), "\(command)")
+      #expect(r.out.contains("\nEXIT STATUS:\n  0 "), "\(command)")
+      #expect(try runTool([command, "-h"]).out == r.out, "\(command) -h")
       #expect(try runTool(["help", command]).out == r.out, "help \(command)")
     }
   }

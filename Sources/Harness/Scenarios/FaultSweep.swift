@@ -127,9 +127,7 @@ public enum FaultSweep {
 
   /// Patches that add a feature rather than fix a bug: their after trees may still show a
   /// break a later fix explains. A fix's after variant shows none.
-  public static let featurePatches: Set<String> = [
-    PatchCatalog.shmemBackupV14.slug, PatchCatalog.zeroCopyInsertFolio.slug,
-  ]
+  public static let featurePatches: Set<String> = PatchCatalog.features
 
   /// Every break the sweep may see, each explained by an upstream commit message
   /// (patches/*.patch), per (patch, variant, property). A break matches only on a tree that

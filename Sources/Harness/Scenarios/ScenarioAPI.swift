@@ -1,6 +1,5 @@
 import Foundation
 import KernelTrees
-import PatchText
 import Patches
 
 // The public face of the data-driven scenarios (fixtures/scenarios/*.json) that the matrix,
@@ -72,8 +71,41 @@ public enum ScenarioMatch: Hashable, Sendable {
 public struct ScenarioResult: Hashable, Sendable {
   public let scenario: Scenario
   public let match: ScenarioMatch
-  /// The observed outcome, as one line.
-  public let observed: String
+  /// The observations either expectation names, in the order the scenario names them: `key`
+  /// and `value` (`oomKills` = `1`, `dmesg "page allocation failure"` = `present`).
+  public let observations: [Observation]
+  /// The halt, if the kernel halted: `oops at steps[3] (restore): BUG: ...`.
+  public let halt: String?
+  /// Why the steps stopped early, if they did.
+  public let stopped: String?
+  /// The kernel log of the run, line by line.
+  public let dmesg: [String]
+
+  /// One observed value.
+  public struct Observation: Hashable, Sendable {
+    public let key: String
+    public let value: String
+  }
+
+  public init(
+    scenario: Scenario, match: ScenarioMatch, observations: [Observation], halt: String? = nil,
+    stopped: String? = nil, dmesg: [String] = []
+  ) {
+    self.scenario = scenario
+    self.match = match
+    self.observations = observations
+    self.halt = halt
+    self.stopped = stopped
+    self.dmesg = dmesg
+  }
+
+  /// The observed outcome, as one line: `key=value, ...`, the halt and why the run stopped.
+  public var observed: String {
+    var parts = observations.map { "\($0.key)=\($0.value)" }
+    if let halt { parts.append("halt: \(halt)") }
+    if let stopped { parts.append("stopped: \(stopped)") }
+    return parts.joined(separator: ", ")
+  }
 }
 
 /// A scenario file that cannot be read: one line naming the file, the place and the problem.
@@ -84,17 +116,12 @@ public struct ScenarioError: Error, Hashable, Sendable, CustomStringConvertible 
 
 /// Loading and running scenarios.
 public enum ScenarioLibrary {
-  /// Finds `fixtures/scenarios` like `PatchSet.locate()` finds `patches/`.
-  public static func locate(explicit: String? = nil) -> String {
-    PackageFiles.locate("fixtures/scenarios", explicit: explicit)
-  }
-
   /// The scenarios in `paths` (files, or folders whose `*.json` files are read in name order);
-  /// `fixtures/scenarios` when `paths` is empty. Every file is read before any runs, so a
-  /// malformed one is reported before anything else happens.
-  public static func load(paths: [String]) throws -> [Scenario] {
+  /// the folder `defaultDirectory` when `paths` is empty. Every file is read before any runs,
+  /// so a malformed one is reported before anything else happens.
+  public static func load(paths: [String], defaultDirectory: String) throws -> [Scenario] {
     var files: [String] = []
-    for path in paths.isEmpty ? [locate()] : paths {
+    for path in paths.isEmpty ? [defaultDirectory] : paths {
       var isDirectory: ObjCBool = false
       if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
         files += try Self.files(in: path)
@@ -151,12 +178,12 @@ public enum ScenarioLibrary {
     if let blocker = scenario.unreachableWith.first(where: tree.stack.contains) {
       return ScenarioResult(
         scenario: scenario, match: .notApplicable("its setup needs a state \(blocker) removes"),
-        observed: "not run: \(blocker) is in the tree")
+        observations: [], stopped: "not run: \(blocker) is in the tree")
     }
     if let successor = scenario.supersededBy.first(where: tree.stack.contains) {
       return ScenarioResult(
         scenario: scenario, match: .notApplicable("\(successor) replaces the code it measures"),
-        observed: "not run: \(successor) is in the tree")
+        observations: [], stopped: "not run: \(successor) is in the tree")
     }
     return ScenarioRunner(scenario, tree: tree).run()
   }

@@ -1,4 +1,5 @@
 import BOCore
+import JSONText
 import KernelTrees
 import Patches
 
@@ -72,7 +73,17 @@ struct ScenarioFields {
       throw ScenarioError("\(file): \(at(key)): missing (required)")
     }
     guard case .string(let s) = v else { throw fail(key, "expected a string, got \(v.kindDescription)") }
+    try Self.checkText(s) { problem throws(ScenarioError) in throw fail(key, problem) }
     return s
+  }
+
+  /// Refuses a control character (a terminal escape among them) in text the tool prints.
+  static func checkText(_ s: String, _ fail: (String) throws(ScenarioError) -> Void) throws(ScenarioError) {
+    if let c = s.unicodeScalars.first(where: { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) }) {
+      try fail(
+        "contains the control character U+\(String(c.value, radix: 16, uppercase: true)) (text is printed to a terminal)"
+      )
+    }
   }
 
   /// A string from `choices`.
@@ -111,6 +122,9 @@ struct ScenarioFields {
     for (i, item) in items.enumerated() {
       guard case .string(let s) = item else {
         throw ScenarioError("\(file): \(at(key))[\(i)]: expected a string, got \(item.kindDescription)")
+      }
+      try Self.checkText(s) { problem throws(ScenarioError) in
+        throw ScenarioError("\(file): \(at(key))[\(i)]: \(problem)")
       }
       out.append(s)
     }

@@ -578,26 +578,28 @@ final class ScenarioRunner {
         ? .neither(before.joined(separator: "; "))
         : .neither("before: \(before.joined(separator: "; ")) | after: \(after.joined(separator: "; "))")
     }
-    return ScenarioResult(scenario: scenario, match: match, observed: observedLine(o))
+    let observed = observations(o)
+    return ScenarioResult(
+      scenario: scenario, match: match, observations: observed,
+      halt: observed.contains { $0.key == "haltMessage" } ? nil : o.details["halt"], stopped: runError,
+      dmesg: o.dmesg)
   }
 
-  /// The observations either expectation names, `key=value`, plus a halt or a stopped run.
-  private func observedLine(_ o: Observed) -> String {
-    var parts: [String] = []
+  /// The observations either expectation names, in order.
+  private func observations(_ o: Observed) -> [ScenarioResult.Observation] {
+    var parts: [ScenarioResult.Observation] = []
     var seen: Set<String> = []
     for item in scenario.expectBefore.items + scenario.expectAfter.items {
       switch item.comparison {
       case .contains, .lacks:
         let key = "dmesg \"\(item.value)\""
         guard seen.insert(key).inserted else { continue }
-        parts.append("\(key)=\(o.dmesg.contains { $0.contains(item.value) } ? "present" : "absent")")
+        parts.append(.init(key: key, value: o.dmesg.contains { $0.contains(item.value) } ? "present" : "absent"))
       default:
         guard seen.insert(item.key).inserted else { continue }
-        parts.append("\(item.key)=\(o.values[item.key] ?? "not observed")")
+        parts.append(.init(key: item.key, value: o.values[item.key] ?? "not observed"))
       }
     }
-    if let h = o.details["halt"], !seen.contains("haltMessage") { parts.append("halt: \(h)") }
-    if let runError { parts.append("stopped: \(runError)") }
-    return parts.joined(separator: ", ")
+    return parts
   }
 }

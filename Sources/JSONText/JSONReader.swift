@@ -1,9 +1,10 @@
-// A small JSON reader for scenario files: it keeps the order of object keys, refuses
+// A small JSON reader for the package's data files (scenarios, the branch fixture, a previous
+// matrix): it keeps the order of object keys, refuses
 // duplicate keys, tells integers from other numbers and booleans, and reports a syntax error
 // with its line and column, so that every problem in a file becomes one precise line.
 
 /// A parsed JSON value.
-indirect enum JSONValue: Hashable, Sendable {
+public indirect enum JSONValue: Hashable, Sendable {
   case null
   case bool(Bool)
   case int(Int)
@@ -15,7 +16,7 @@ indirect enum JSONValue: Hashable, Sendable {
   case object([JSONMember])
 
   /// "an integer", "a string", ... for error messages.
-  var kindDescription: String {
+  public var kindDescription: String {
     switch self {
     case .null: "null"
     case .bool: "a boolean"
@@ -29,22 +30,27 @@ indirect enum JSONValue: Hashable, Sendable {
 }
 
 /// One `"key": value` of an object.
-struct JSONMember: Hashable, Sendable {
-  let key: String
-  let value: JSONValue
+public struct JSONMember: Hashable, Sendable {
+  public let key: String
+  public let value: JSONValue
+
+  public init(_ key: String, _ value: JSONValue) {
+    self.key = key
+    self.value = value
+  }
 }
 
 /// A syntax error at a line and column (both 1-based).
-struct JSONSyntaxError: Error {
-  let line: Int
-  let column: Int
-  let problem: String
+public struct JSONSyntaxError: Error, CustomStringConvertible {
+  public let line: Int
+  public let column: Int
+  public let problem: String
 
-  var description: String { "line \(line), column \(column): \(problem)" }
+  public var description: String { "line \(line), column \(column): \(problem)" }
 }
 
 /// Parses JSON text (RFC 8259) into a ``JSONValue``.
-struct JSONParser {
+public struct JSONParser {
   private let bytes: [UInt8]
   private var pos = 0
   private var depth = 0
@@ -52,7 +58,7 @@ struct JSONParser {
   init(_ text: String) { bytes = Array(text.utf8) }
 
   /// Parses one value that must span the whole text.
-  static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
+  public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
     var p = JSONParser(text)
     p.skipWhitespace()
     if p.pos == p.bytes.count { throw p.error("the file is empty") }
@@ -148,7 +154,7 @@ struct JSONParser {
       }
       pos += 1
       skipWhitespace()
-      members.append(JSONMember(key: key, value: try parseValue()))
+      members.append(JSONMember(key, try parseValue()))
       skipWhitespace()
       guard pos < bytes.count else { throw error("expected ',' or '}', found the end of the file") }
       if bytes[pos] == UInt8(ascii: ",") {
