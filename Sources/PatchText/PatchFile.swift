@@ -95,9 +95,16 @@ public struct FileDiff: Hashable, Sendable {
   /// Whether the patch creates the file.
   public var isNewFile: Bool { oldPath == nil }
   /// Lines added.
-  public var insertions: Int { hunks.reduce(0) { $0 + $1.lines.filter { $0.kind == .added }.count } }
+  public var insertions: Int { count(.added) }
   /// Lines removed.
-  public var deletions: Int { hunks.reduce(0) { $0 + $1.lines.filter { $0.kind == .removed }.count } }
+  public var deletions: Int { count(.removed) }
+
+  /// Lines of `kind`, counted without building a list of them.
+  func count(_ kind: HunkLine.Kind) -> Int {
+    var n = 0
+    for hunk in hunks { for line in hunk.lines where line.kind == kind { n += 1 } }
+    return n
+  }
 }
 
 /// One `@@ -a,b +c,d @@ context` hunk.
@@ -118,8 +125,25 @@ public struct Hunk: Hashable, Sendable {
 public struct HunkLine: Hashable, Sendable {
   public enum Kind: Hashable, Sendable { case context, added, removed, noNewlineMarker }
   public var kind: Kind
+  /// The text, as a slice of the patch text it was parsed from: a patch's lines share the one
+  /// copy of its text instead of each holding its own.
+  private var slice: Substring
+
   /// The text without the leading marker.
-  public var text: String
+  public var text: String {
+    get { String(slice) }
+    set { slice = Substring(newValue) }
+  }
+
+  public init(kind: Kind, text: String) {
+    self.kind = kind
+    self.slice = Substring(text)
+  }
+
+  init(kind: Kind, slice: Substring) {
+    self.kind = kind
+    self.slice = slice
+  }
 }
 
 /// Why a patch file could not be parsed: the file, the 1-based line (0 when the problem is
@@ -131,21 +155,57 @@ public struct PatchParseError: Error, Hashable, Sendable, CustomStringConvertibl
   public var description: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
 }
 
+/// The limits every patch read from input is held to, so that no input can trap, hang or
+/// exhaust memory: a larger input is refused with one line before it is parsed. They are far
+/// above any real kernel patch (the largest, generated register headers, run to a few MB and
+/// a few thousand hunks).
+public enum PatchLimits {
+  /// The largest patch file, in bytes: 32 MiB.
+  public static let maxBytes = 32 << 20
+  /// The most hunks in one patch.
+  public static let maxHunks = 20_000
+  /// The longest line, in bytes: 64 KiB.
+  public static let maxLineBytes = 64 << 10
+  /// The largest line number or line count a hunk header may give.
+  public static let maxLineNumber = 100_000_000
+}
+
 extension PatchFile {
-  /// Reads and parses the patch at `path`.
+  /// Reads and parses the patch at `path`, refusing a file over ``PatchLimits/maxBytes``
+  /// before reading it.
   public init(contentsOf path: String) throws {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw PatchParseError(path: path, line: 0, message: "cannot read the file")
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw PatchParseError(path: path, line: 0, message: "not UTF-8 text")
-    }
+    let text = try PatchFile.readText(path)
     try self.init(parsing: text, path: path)
+  }
+
+  /// The text of the file at `path`: one clear error for a file that is missing, not a
+  /// regular file, larger than ``PatchLimits/maxBytes``, or not UTF-8.
+  public static func readText(_ path: String, limit: Int = PatchLimits.maxBytes) throws -> String {
+    func fail(_ message: String) -> PatchParseError { PatchParseError(path: path, line: 0, message: message) }
+    let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+    guard let attributes else { throw fail("cannot read the file") }
+    if let type = attributes[.type] as? FileAttributeType, type == .typeDirectory {
+      throw fail("is a directory, not a patch file")
+    }
+    if let size = attributes[.size] as? NSNumber, size.intValue > limit {
+      throw fail("\(size.intValue) bytes: larger than the \(limit >> 20) MiB a patch may be")
+    }
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw fail("cannot read the file") }
+    defer { try? handle.close() }
+    // Read at most one byte past the limit: a file that grew, or a pipe, is refused too.
+    let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
+    guard data.count <= limit else { throw fail("larger than the \(limit >> 20) MiB a patch may be") }
+    guard let text = String(data: data, encoding: .utf8) else { throw fail("not UTF-8 text") }
+    return text
   }
 
   /// Parses `text`; `path` names it in errors.
   public init(parsing text: String, path: String) throws {
-    var p = PatchParser(text: text, path: path)
+    guard text.utf8.count <= PatchLimits.maxBytes else {
+      throw PatchParseError(
+        path: path, line: 0, message: "larger than the \(PatchLimits.maxBytes >> 20) MiB a patch may be")
+    }
+    var p = try PatchParser(text: text, path: path)
     self = try p.parse()
   }
 }
@@ -155,10 +215,40 @@ private struct PatchParser {
   let lines: [Substring]
   let path: String
   var i = 0
+  /// Hunks parsed so far, over all files.
+  var hunkCount = 0
 
-  init(text: String, path: String) {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+  init(text: String, path: String) throws {
+    // Split at every LF byte, each line a slice of `text` (no copy), with the array sized once:
+    // a large patch costs its text, one slice per line and one entry per hunk line.
+    let bytes = text.utf8
+    var count = 1
+    for b in bytes where b == 0x0A { count += 1 }
+    var lines: [Substring] = []
+    lines.reserveCapacity(count)
+    var start = bytes.startIndex
+    var index = start
+    while index != bytes.endIndex {
+      if bytes[index] == 0x0A {
+        lines.append(Substring(bytes[start..<index]))
+        start = bytes.index(after: index)
+      }
+      index = bytes.index(after: index)
+    }
+    lines.append(Substring(bytes[start..<bytes.endIndex]))
     if lines.last == "" { lines.removeLast() }
+    for (n, line) in lines.enumerated() {
+      if line.utf8.count > PatchLimits.maxLineBytes {
+        throw PatchParseError(
+          path: path, line: n + 1,
+          message:
+            "a line of \(line.utf8.count) bytes: longer than the \(PatchLimits.maxLineBytes >> 10) KiB a patch line may be"
+        )
+      }
+      if line.utf8.contains(0) {
+        throw PatchParseError(path: path, line: n + 1, message: "a NUL byte: binary data, not a text patch")
+      }
+    }
     self.lines = lines
     self.path = path
   }
@@ -298,6 +388,7 @@ private struct PatchParser {
       throw error("malformed 'diff --git' line (quoted paths are not supported)")
     }
     let name = String(m.2)
+    for path in [m.1, m.2] { try checkPath(path) }
     var oldPath: String? = String(m.1)
     var newPath: String? = String(m.2)
     var oldBlob: String?
@@ -315,10 +406,14 @@ private struct PatchParser {
       } else if current.hasPrefix("deleted file mode") {
         newPath = nil
         mayHaveNoHunks = true
-      } else if [
-        "old mode", "new mode", "similarity index", "rename from", "rename to", "dissimilarity index",
-        "copy from", "copy to",
-      ].contains(where: { current.hasPrefix($0) }) {
+      } else if let prefix = ["rename from ", "rename to ", "copy from ", "copy to "].first(where: {
+        current.hasPrefix($0)
+      }) {
+        try checkPath(current.dropFirst(prefix.count))
+        mayHaveNoHunks = true
+      } else if ["old mode", "new mode", "similarity index", "dissimilarity index"].contains(where: {
+        current.hasPrefix($0)
+      }) {
         mayHaveNoHunks = true
       } else if current.hasPrefix("Binary files ") && current.hasSuffix(" differ") {
         mayHaveNoHunks = true
@@ -339,14 +434,18 @@ private struct PatchParser {
     guard let oldBlob, let newBlob else {
       throw error("diff of \(name) has no 'index <old>..<new>' line", at: diffLine)
     }
-    if current == "--- /dev/null" { oldPath = nil }
+    if current == "--- /dev/null" { oldPath = nil } else { try checkPath(current.dropFirst(4), prefixed: true) }
     i += 1
     guard !atEnd, current.hasPrefix("+++ ") else { throw error("expected '+++ ' after '--- '") }
-    if current == "+++ /dev/null" { newPath = nil }
+    if current == "+++ /dev/null" { newPath = nil } else { try checkPath(current.dropFirst(4), prefixed: true) }
     i += 1
 
     var hunks: [Hunk] = []
     while !atEnd && current.hasPrefix("@@ ") {
+      hunkCount += 1
+      if hunkCount > PatchLimits.maxHunks {
+        throw error("more than the \(PatchLimits.maxHunks) hunks a patch may have")
+      }
       hunks.append(try parseHunk(file: name))
     }
     guard !hunks.isEmpty else { throw error("diff of \(name) has no hunks", at: diffLine) }
@@ -356,15 +455,28 @@ private struct PatchParser {
   /// Parses one hunk and checks that its lines match the counts in its header.
   mutating func parseHunk(file: String) throws -> Hunk {
     let headerLine = i
-    guard
-      let h = current.wholeMatch(of: #/@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)/#)
-    else { throw error("malformed hunk header in \(file): '\(current.prefix(60))'") }
-    let header = "@@ -\(h.1)\(h.2.map { ",\($0)" } ?? "") +\(h.3)\(h.4.map { ",\($0)" } ?? "") @@"
-    let oldCount = h.2.map { Int($0)! } ?? 1
-    let newCount = h.4.map { Int($0)! } ?? 1
+    guard let h = Self.hunkHeader(current) else {
+      throw error("malformed hunk header in \(file): '\(current.prefix(60))'")
+    }
+    let header =
+      "@@ -\(h.oldStart)\(h.oldCount.map { ",\($0)" } ?? "") +\(h.newStart)\(h.newCount.map { ",\($0)" } ?? "") @@"
+    func number(_ digits: Substring?, default d: Int) throws -> Int {
+      guard let digits else { return d }
+      guard let n = Int(digits), n <= PatchLimits.maxLineNumber else {
+        throw error(
+          "hunk header \(header.prefix(80)) in \(file): the number \(digits.prefix(30)) is out of range (at most \(PatchLimits.maxLineNumber))"
+        )
+      }
+      return n
+    }
+    let oldCount = try number(h.oldCount, default: 1)
+    let newCount = try number(h.newCount, default: 1)
     var hunk = Hunk(
-      oldStart: Int(h.1)!, oldCount: oldCount, newStart: Int(h.3)!, newCount: newCount,
-      section: String(h.5), lines: [], headerLine: headerLine + 1)
+      oldStart: try number(h.oldStart, default: 0), oldCount: oldCount, newStart: try number(h.newStart, default: 0),
+      newCount: newCount, section: String(h.section), lines: [], headerLine: headerLine + 1)
+    // Sized once from the header (bounded by the lines left), so a large hunk is not copied
+    // as its array grows.
+    hunk.lines.reserveCapacity(min(oldCount + newCount, lines.count - i))
     i += 1
     var old = 0
     var new = 0
@@ -385,21 +497,21 @@ private struct PatchParser {
       case " ":
         old += 1
         new += 1
-        hunk.lines.append(HunkLine(kind: .context, text: String(line.dropFirst())))
+        hunk.lines.append(HunkLine(kind: .context, slice: line.dropFirst()))
       case "-":
         old += 1
-        hunk.lines.append(HunkLine(kind: .removed, text: String(line.dropFirst())))
+        hunk.lines.append(HunkLine(kind: .removed, slice: line.dropFirst()))
       case "+":
         new += 1
-        hunk.lines.append(HunkLine(kind: .added, text: String(line.dropFirst())))
+        hunk.lines.append(HunkLine(kind: .added, slice: line.dropFirst()))
       case "\\":
-        hunk.lines.append(HunkLine(kind: .noNewlineMarker, text: String(line.dropFirst())))
+        hunk.lines.append(HunkLine(kind: .noNewlineMarker, slice: line.dropFirst()))
       case nil:
         // An empty line: a context line whose single space was stripped (git apply accepts
         // it the same way).
         old += 1
         new += 1
-        hunk.lines.append(HunkLine(kind: .context, text: ""))
+        hunk.lines.append(HunkLine(kind: .context, slice: ""))
       default:
         throw mismatch("line \(i + 1) is not a hunk line")
       }
@@ -407,7 +519,7 @@ private struct PatchParser {
       i += 1
     }
     if !atEnd, current.first == "\\" {
-      hunk.lines.append(HunkLine(kind: .noNewlineMarker, text: String(current.dropFirst())))
+      hunk.lines.append(HunkLine(kind: .noNewlineMarker, slice: current.dropFirst()))
       i += 1
     }
     // The next line must start a hunk, a file, the signature, or nothing.
@@ -419,6 +531,55 @@ private struct PatchParser {
       }
     }
     return hunk
+  }
+
+  /// Refuses a path `git apply` refuses: absolute, or with a `..` (or `.`) component, or
+  /// empty. `prefixed` paths carry git's `a/` or `b/` (the `---`/`+++` lines); a trailing
+  /// tab and timestamp, as GNU diff writes them, is not part of the path.
+  func checkPath(_ raw: Substring, prefixed: Bool = false) throws {
+    var path = raw.prefix { $0 != "\t" }
+    if prefixed, path.hasPrefix("a/") || path.hasPrefix("b/") { path = path.dropFirst(2) }
+    let components = path.split(separator: "/", omittingEmptySubsequences: false)
+    if path.isEmpty || path.hasPrefix("/") || components.contains("..") || components.contains(".")
+      || components.contains("")
+    {
+      throw error(
+        "invalid path '\(path.prefix(80))': absolute, empty or with a '.' or '..' component (git apply refuses it)")
+    }
+  }
+
+  /// `@@ -a[,b] +c[,d] @@[ section]` taken apart by hand (a regex per hunk is what made a
+  /// large patch slow): the four numbers as digits, and the section.
+  static func hunkHeader(
+    _ line: Substring
+  ) -> (oldStart: Substring, oldCount: Substring?, newStart: Substring, newCount: Substring?, section: Substring)? {
+    var rest = line[...]
+    func take(_ literal: String) -> Bool {
+      guard rest.hasPrefix(literal) else { return false }
+      rest = rest.dropFirst(literal.count)
+      return true
+    }
+    func digits() -> Substring? {
+      let d = rest.prefix { $0.isASCII && $0.isNumber }
+      guard !d.isEmpty else { return nil }
+      rest = rest.dropFirst(d.count)
+      return d
+    }
+    guard take("@@ -"), let a = digits() else { return nil }
+    var b: Substring?
+    if take(",") {
+      guard let n = digits() else { return nil }
+      b = n
+    }
+    guard take(" +"), let c = digits() else { return nil }
+    var d: Substring?
+    if take(",") {
+      guard let n = digits() else { return nil }
+      d = n
+    }
+    guard take(" @@") else { return nil }
+    _ = take(" ")
+    return (a, b, c, d, rest)
   }
 
   /// Whether `line` can be a line of a hunk body.
@@ -433,9 +594,10 @@ private struct PatchParser {
       guard
         let m = l.wholeMatch(of: #/ (\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?/#)
       else { continue }
-      let files = Int(m.1)!
-      let ins = m.2.map { Int($0)! } ?? 0
-      let del = m.3.map { Int($0)! } ?? 0
+      // Digits too many for an Int cannot match any real count: -1 never equals one.
+      let files = Int(m.1) ?? -1
+      let ins = m.2.map { Int($0) ?? -1 } ?? 0
+      let del = m.3.map { Int($0) ?? -1 } ?? 0
       guard files == patch.files.count, ins == patch.insertions, del == patch.deletions else {
         throw error(
           "diffstat says \(files) files, \(ins) insertions, \(del) deletions; the diffs have \(patch.files.count), \(patch.insertions), \(patch.deletions)",

@@ -41,9 +41,11 @@ enum FaultsCommand: Command {
     let progress = Progress("faults")
     for (i, scenario) in scenarios.enumerated() {
       for variant in Variant.allCases {
-        progress.update(
-          "scenario \(i + 1) of \(scenarios.count), \(variant): \((scenario.file as NSString).lastPathComponent)")
-        cells += try FaultSweep.sweep(scenario, variant: variant, maxRuns: maxRuns)
+        let name = (scenario.file as NSString).lastPathComponent
+        cells += try FaultSweep.sweep(scenario, variant: variant, maxRuns: maxRuns) { point, run, of in
+          progress.update(
+            "scenario \(i + 1) of \(scenarios.count), \(variant) \(point.name) run \(run + 1) of \(of): \(name)")
+        }
       }
     }
     progress.finish()

@@ -62,7 +62,25 @@ struct BadInputTests {
     Case(
       kind: .patch, what: "binary junk",
       text: { "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\u{0}\u{1}\u{2}junk\n" },
-      problem: ":2: malformed header line"),
+      problem: ":2: a NUL byte: binary data, not a text patch"),
+    Case(
+      kind: .patch, what: "a hunk header number larger than Int",
+      text: edit("patches/madvise-list-move.patch", "@@ -433,8 +433,8 @@", "@@ -99999999999999999999999,8 +433,8 @@"),
+      problem:
+        ":26: hunk header @@ -99999999999999999999999,8 +433,8 @@ in drivers/gpu/drm/panfrost/panfrost_drv.c: the number 99999999999999999999999 is out of range"
+    ),
+    Case(
+      kind: .patch, what: "a path outside the tree",
+      text: edit("patches/madvise-list-move.patch", "+++ b/drivers/gpu/drm/panfrost/panfrost_drv.c", "+++ b/../x.c"),
+      problem: "invalid path '../x.c'"),
+    Case(
+      kind: .scenario, what: "a terminal escape in a title",
+      text: edit(scenario, "\"title\": \"", "\"title\": \"\\u001b[2J"),
+      problem: "title: contains the control character U+1B"),
+    Case(
+      kind: .branches, what: "a terminal escape in a branch name",
+      text: edit("fixtures/stable-branches.json", "\"name\": \"5.10.y\"", "\"name\": \"5.10.y\\u001b]0;owned\\u0007\""),
+      problem: "branches[0].name: contains the control character U+1B"),
     Case(
       kind: .scenario, what: "a wrong type",
       text: edit(scenario, "\"memoryPages\": 512", "\"memoryPages\": \"lots\""),

@@ -254,6 +254,34 @@ struct MalformedPatchTests {
       replace: "index 087e69b98d06..b1e6d238674f 100644\n", with: "",
       message: "has no 'index <old>..<new>' line", lineOf: "diff --git", offset: 0),
     MalformedCase(
+      what: "a hunk header number larger than Int", slug: "madvise-list-move",
+      replace: "@@ -433,8 +433,8 @@", with: "@@ -99999999999999999999999,8 +433,8 @@",
+      message: "the number 99999999999999999999999 is out of range (at most 100000000)",
+      lineOf: "@@ -99999999999999999999999", offset: 0),
+    MalformedCase(
+      what: "a hunk count larger than the limit", slug: "madvise-list-move",
+      replace: "@@ -433,8 +433,8 @@", with: "@@ -433,100000001 +433,8 @@",
+      message: "the number 100000001 is out of range", lineOf: "@@ -433,100000001", offset: 0),
+    MalformedCase(
+      what: "a NUL byte", slug: "madvise-list-move",
+      replace: "\t\tlist_add_tail(", with: "\t\tlist_add_tail(\u{0}",
+      message: "a NUL byte: binary data, not a text patch", lineOf: "-\t\t\tlist_add_tail(", offset: 0),
+    MalformedCase(
+      what: "an absolute path", slug: "madvise-list-move",
+      replace: "diff --git a/drivers/gpu/drm/panfrost/panfrost_drv.c b/drivers/gpu/drm/panfrost/panfrost_drv.c",
+      with: "diff --git a//etc/passwd b//etc/passwd",
+      message: "invalid path '/etc/passwd'", lineOf: "diff --git", offset: 0),
+    MalformedCase(
+      what: "a '..' component", slug: "madvise-list-move",
+      replace: "+++ b/drivers/gpu/drm/panfrost/panfrost_drv.c", with: "+++ b/drivers/../../etc/passwd",
+      message: "invalid path 'drivers/../../etc/passwd'", lineOf: "+++ b/", offset: 0),
+    MalformedCase(
+      what: "a '..' in a rename", slug: "madvise-list-move",
+      replace: "index 087e69b98d06..b1e6d238674f 100644\n",
+      with:
+        "similarity index 90%\nrename from ../outside.c\nrename to drivers/gpu/drm/panfrost/panfrost_drv.c\nindex 087e69b98d06..b1e6d238674f 100644\n",
+      message: "invalid path '../outside.c'", lineOf: "rename from", offset: 0),
+    MalformedCase(
       what: "a diffstat that disagrees with the hunks", slug: "madvise-list-move",
       replace: " 1 file changed, 2 insertions(+), 2 deletions(-)",
       with: " 1 file changed, 3 insertions(+), 2 deletions(-)",
@@ -281,6 +309,58 @@ struct MalformedPatchTests {
     defer { try? FileManager.default.removeItem(atPath: path) }
     #expect(throws: PatchParseError(path: path, line: 0, message: "not UTF-8 text")) {
       try PatchFile(contentsOf: path)
+    }
+  }
+
+  /// The documented limits: a larger input is refused with one line before it is parsed, so
+  /// no input traps, hangs or exhausts memory.
+  @Test("more hunks than the limit are refused")
+  func tooManyHunks() throws {
+    var text = """
+      From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+      From: A <a@example.org>
+      Date: Mon, 1 Jan 2024 00:00:00 +0000
+      Subject: [PATCH] many hunks
+
+      ---
+      diff --git a/x.c b/x.c
+      index 1111111..2222222 100644
+      --- a/x.c
+      +++ b/x.c
+
+      """
+    for n in 0...PatchLimits.maxHunks { text += "@@ -\(n * 3 + 1),1 +\(n * 3 + 1),1 @@\n-a\n+b\n" }
+    let error = #expect(throws: PatchParseError.self) { try PatchFile(parsing: text, path: "many.patch") }
+    #expect(error?.message == "more than the 20000 hunks a patch may have")
+    #expect(error?.line == 11 + 3 * PatchLimits.maxHunks)
+  }
+
+  @Test("a line longer than the limit is refused")
+  func longLine() throws {
+    let text = try patchText("madvise-list-move").replacingOccurrences(
+      of: "Signed-off-by: Dmitry", with: String(repeating: "x", count: PatchLimits.maxLineBytes + 1) + " Dmitry")
+    let error = #expect(throws: PatchParseError.self) { try PatchFile(parsing: text, path: "long.patch") }
+    #expect(error?.message.hasPrefix("a line of ") == true)
+    #expect(error?.message.hasSuffix(" bytes: longer than the 64 KiB a patch line may be") == true)
+  }
+
+  /// A file over the size limit is refused from its size alone, without reading it: a sparse
+  /// file of 200 MB costs no disk and no memory.
+  @Test("a file over the size limit is refused before it is read")
+  func tooLarge() throws {
+    let path = NSTemporaryDirectory() + "/huge-\(UInt32.random(in: 0...UInt32.max)).patch"
+    #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let handle = try #require(FileHandle(forWritingAtPath: path))
+    try handle.truncate(atOffset: 200_000_000)
+    try handle.close()
+    #expect(
+      throws: PatchParseError(
+        path: path, line: 0, message: "200000000 bytes: larger than the 32 MiB a patch may be")
+    ) { try PatchFile(contentsOf: path) }
+    let directory = NSTemporaryDirectory()
+    #expect(throws: PatchParseError(path: directory, line: 0, message: "is a directory, not a patch file")) {
+      try PatchFile(contentsOf: directory)
     }
   }
 }

@@ -182,8 +182,11 @@ public enum FaultSweep {
 
   /// Sweeps every point of `scenario` on `variant` of its patch's pair. Throws for an
   /// unknown patch.
+  /// `progress` is told each point as its sweep starts, with the runs done and to do, for a
+  /// caller that shows progress.
   public static func sweep(
-    _ scenario: Scenario, variant: Variant, maxRuns: Int = maxRunsPerCell
+    _ scenario: Scenario, variant: Variant, maxRuns: Int = maxRunsPerCell,
+    progress: (_ point: FaultPoint, _ run: Int, _ of: Int) -> Void = { _, _, _ in }
   ) throws -> [FaultSweepCell] {
     guard let model = PatchModels.model(scenario.patch) else {
       throw ScenarioError("\(scenario.file): patch: unknown patch \"\(scenario.patch)\"")
@@ -191,7 +194,9 @@ public enum FaultSweep {
     let tree = KernelTree.pair(model, variant)
     let other = KernelTree.pair(model, variant == .before ? .after : .before)
     return points(for: scenario).map { point in
-      sweep(scenario, variant: variant, tree: tree, other: other, point: point, maxRuns: max(2, maxRuns))
+      sweep(
+        scenario, variant: variant, tree: tree, other: other, point: point, maxRuns: max(2, maxRuns),
+        progress: { progress(point, $0, $1) })
     }
   }
 
@@ -202,7 +207,8 @@ public enum FaultSweep {
   }
 
   static func sweep(
-    _ scenario: Scenario, variant: Variant, tree: KernelTree, other: KernelTree, point: FaultPoint, maxRuns: Int
+    _ scenario: Scenario, variant: Variant, tree: KernelTree, other: KernelTree, point: FaultPoint, maxRuns: Int,
+    progress: (Int, Int) -> Void = { _, _ in }
   ) -> FaultSweepCell {
     let base = Probe.run(scenario, tree: tree, point: point, nth: nil)
     // What the fault-free run keeps is what a faulted run must keep; where the fault-free
@@ -212,7 +218,11 @@ public enum FaultSweep {
     let classify = { (p: Probe) -> FaultSweepRun in
       p.run(keeping: keep, patch: scenario.patch, variant: variant, tree: tree)
     }
-    let runs = ks(base.calls, maxRuns: maxRuns).map { classify(Probe.run(scenario, tree: tree, point: point, nth: $0)) }
+    let ks = ks(base.calls, maxRuns: maxRuns)
+    let runs = ks.enumerated().map { i, k in
+      progress(i, ks.count)
+      return classify(Probe.run(scenario, tree: tree, point: point, nth: k))
+    }
     return FaultSweepCell(
       file: scenario.file, patch: scenario.patch, variant: variant, point: point, calls: base.calls,
       baseline: classify(base), keep: keep, runs: runs)
