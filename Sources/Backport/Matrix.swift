@@ -46,19 +46,33 @@ public enum RegressionMatrix {
   public static func compute(branches: [StableBranch], scenarios: [Scenario]) throws -> [MatrixRow] {
     var cache: [[String]: [String: Outcome]] = [:]
     return try branches.map { branch in
-      let tree = branch.tree
+      let composed = Result { try branch.compose() }
       var cells: [MatrixCell] = []
       for entry in branch.patches {
         let outcome: Outcome
-        if let hit = cache[tree.stack]?[entry.patch] {
+        if entry.state == .absent {
+          // The code the patch changes is not in the tree: nothing of it to run, whatever
+          // the model could compose.
+          outcome = Outcome(verdict: "n/a", shown: .absent, unexpected: false, runs: [])
+        } else if !entry.state.runnable {
+          // A scan that found the patch partly applied, reworked or undecidable: running
+          // either side would claim what the code does not show.
+          outcome = Outcome(
+            verdict: "not run: \(entry.state): \(entry.evidence)", shown: nil, unexpected: false, runs: [])
+        } else if case .failure(let error) = composed {
+          outcome = Outcome(
+            verdict: "not run: the model cannot compose this tree: \(error)", shown: nil, unexpected: false, runs: [])
+        } else if case .success(let tree) = composed, let hit = cache[tree.stack]?[entry.patch] {
           outcome = hit
         } else {
+          let tree = try composed.get()
           outcome = try run(entry.patch, tree: tree, scenarios: scenarios.filter { $0.patch == entry.patch })
           cache[tree.stack, default: [:]][entry.patch] = outcome
         }
+        let expected: PatchState = entry.state == .adapted ? .after : entry.state
         let consistent =
           !outcome.unexpected
-          && (entry.state == .absent ? outcome.shown == .absent : outcome.shown == nil || outcome.shown == entry.state)
+          && (expected == .absent ? outcome.shown == .absent : outcome.shown == nil || outcome.shown == expected)
         cells.append(
           MatrixCell(
             patch: entry.patch, state: entry.state,
@@ -175,6 +189,12 @@ public enum RegressionMatrix {
     out.append(
       "State from \(branches): absent (the code the patch changes is not there), before (there, unpatched), after (applied). Verdict from running the patch's scenarios (\(scenarios)) on the branch's tree."
     )
+    if rows.contains(where: { $0.cells.contains { !([.absent, .before, .after] as [PatchState]).contains($0.state) } })
+    {
+      out.append(
+        "From a scan of the code, also: adapted (applied in other words: its after side runs), partial (some hunks applied), rewritten (the functions are there, neither image is), unknown (cannot decide); the last three are not run."
+      )
+    }
     if !notes.isEmpty {
       out.append("")
       out.append("UNVERIFIED:")

@@ -31,7 +31,7 @@ public enum PatchListing {
   }
 
   /// The catalog's order (DESIGN.md), then any other patches by file name.
-  static func ordered(_ set: PatchSet) -> [PatchFile] {
+  public static func ordered(_ set: PatchSet) -> [PatchFile] {
     let rank = Dictionary(uniqueKeysWithValues: PatchCatalog.all.enumerated().map { ($1.slug, $0) })
     return set.patches.enumerated().sorted {
       (rank[$0.element.slug] ?? Int.max, $0.offset) < (rank[$1.element.slug] ?? Int.max, $1.offset)

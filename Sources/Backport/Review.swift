@@ -150,7 +150,7 @@ public enum BackportReview {
     let slug = recognised?.slug ?? given.slug
     let catalog = recognised == nil ? nil : PatchCatalog.patch(slug)
     let entry = recognised == nil ? nil : branch.patch(slug)
-    let carries = { (q: String) in branch.patch(q)?.state == .after }
+    let carries = { (q: String) in branch.patch(q)?.state.applied == true }
 
     // Prerequisites from the texts.
     var notes: [String] = []
@@ -301,7 +301,8 @@ public enum BackportReview {
     } else {
       notRun =
         switch entry?.state {
-        case .after?: "it is already applied on \(branch.name)"
+        case .after?, .adapted?: "it is already applied on \(branch.name)"
+        case .partial?, .rewritten?, .unknown?: "\(branch.name)'s code shows it \(entry!.state)"
         case .absent?: "the code it changes is absent from \(branch.name)"
         default: "the package has no model of it"
         }
@@ -327,9 +328,12 @@ public enum BackportReview {
     case .absent?:
       verdict = .notNeeded
       reason = "the code this patch changes does not exist on \(branch.name)."
-    case .after?:
+    case .after?, .adapted?:
       verdict = .alreadyApplied
-      reason = "\(branch.name) carries it."
+      reason = "\(branch.name) carries it\(entry?.state == .adapted ? " (adapted: in other words than upstream)" : "")."
+    case .partial?, .rewritten?, .unknown?:
+      verdict = .unknown
+      reason = "\(branch.name)'s code shows the patch \(entry!.state): \(entry!.evidence)."
     case .before?:
       if !missing.isEmpty || !blocking.isEmpty || composeError != nil {
         verdict = .blocked
@@ -557,8 +561,11 @@ extension ReviewReport {
     case .absent?:
       out.append("  absent: the code this patch changes does not exist on \(branch) (\(stateEvidence ?? "")).")
       out.append("  nothing to backport.")
-    case .after?:
-      out.append("  already applied on \(branch): \(stateEvidence ?? "")\(unverified).")
+    case .after?, .adapted?:
+      out.append(
+        "  already applied on \(branch)\(state == .adapted ? " (adapted)" : ""): \(stateEvidence ?? "")\(unverified).")
+    case .partial?, .rewritten?, .unknown?:
+      out.append("  \(state!) on \(branch): \(stateEvidence ?? "")\(unverified).")
     case .before?:
       out.append("  present, patch not applied\(unverified): \(stateEvidence ?? "").")
     case nil:

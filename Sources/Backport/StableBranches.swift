@@ -1,9 +1,11 @@
 import Foundation
 import Harness
 import KernelTrees
+import PatchText
 import Patches
 
-/// Where a patch stands on a branch.
+/// Where a patch stands on a branch: the three states the branch data states by hand, and the
+/// four more a scan of a tree's code can find (``ScanState``).
 public enum PatchState: String, Hashable, Codable, Sendable, CaseIterable, CustomStringConvertible {
   /// The code the patch touches does not exist on the branch.
   case absent
@@ -11,8 +13,36 @@ public enum PatchState: String, Hashable, Codable, Sendable, CaseIterable, Custo
   case before
   /// The patch is applied.
   case after
+  /// Applied in other words (a real backport): runs the patch's after side.
+  case adapted
+  /// Some hunks applied, others not: not run.
+  case partial
+  /// The functions are there, neither image of the hunks is: not run.
+  case rewritten
+  /// A scan could not decide: not run.
+  case unknown
 
   public var description: String { rawValue }
+
+  /// Whether the tree carries the patch's code (after, or adapted), so its after side runs.
+  public var applied: Bool { self == .after || self == .adapted }
+
+  /// Whether the model can run the patch's scenarios for this state.
+  public var runnable: Bool { [.absent, .before, .after, .adapted].contains(self) }
+
+  /// The state a scan found.
+  public init(_ scan: ScanState) {
+    self =
+      switch scan {
+      case .absent: .absent
+      case .before: .before
+      case .after: .after
+      case .adapted: .adapted
+      case .partial: .partial
+      case .rewritten: .rewritten
+      case .unknown: .unknown
+      }
+  }
 }
 
 /// A branch's maintenance status.
@@ -30,6 +60,7 @@ public struct BranchStatus: Hashable, Sendable, CustomStringConvertible {
       case "lts": "LTS" + (projectedEOL.map { ", EOL \($0)" } ?? "")
       case "eol": "end of life"
       case "stable": "stable"
+      case "scanned": "scanned"
       default: kind
       }
     if case .unverified = confidence { text += " (UNVERIFIED)" }
@@ -56,12 +87,40 @@ public struct StableBranch: Hashable, Sendable {
   /// The entry for `slug`.
   public func patch(_ slug: String) -> BranchPatch? { patches.first { $0.patch == slug } }
 
-  /// The kernel tree: every applied patch, in upstream order.
-  public var tree: KernelTree {
-    let applied = Set(patches.filter { $0.state == .after }.map(\.patch))
+  /// The kernel tree: every applied patch, in upstream order. Loading the branch data checked
+  /// that its stack can exist; a scanned branch may not (``compose()``).
+  public var tree: KernelTree { try! compose() }
+
+  /// The kernel tree, or why the model cannot compose one (a scan found a patch applied
+  /// without the one it needs, or two that rewrite the same code).
+  public func compose() throws -> KernelTree {
+    let applied = Set(patches.filter { $0.state.applied }.map(\.patch))
     let stack = PatchModels.all.map { $0.patch.slug }.filter(applied.contains)
-    // Loading checked that every applied patch's prerequisites are applied.
-    return try! KernelTree(base: name, stack: stack)
+    return try KernelTree(base: name, stack: stack)
+  }
+
+  public init(name: String, status: BranchStatus, patches: [BranchPatch]) {
+    self.name = name
+    self.status = status
+    self.patches = patches
+  }
+
+  /// A branch read from a scan of its code: every state, with the scan's first evidence line.
+  public init(name: String, scan: TreeScan) {
+    self.name = name
+    status = BranchStatus(
+      kind: "scanned" + (scan.version.map { " \($0)" } ?? "") + (scan.origin.commit.map { " @\($0.prefix(12))" } ?? ""),
+      projectedEOL: nil, confidence: .verified)
+    patches = PatchCatalog.all.map { entry in
+      guard let p = scan.patch(entry.slug) else {
+        return BranchPatch(
+          patch: entry.slug, state: .unknown, evidence: "the scan had no patch text for it", confidence: .verified)
+      }
+      let evidence = (p.notes.first.map { [$0] } ?? []) + p.evidence.prefix(1)
+      return BranchPatch(
+        patch: entry.slug, state: PatchState(p.state), evidence: evidence.joined(separator: "; "),
+        confidence: .verified)
+    }
   }
 }
 
@@ -74,6 +133,9 @@ public struct StableBranchError: Error, Hashable, Sendable, CustomStringConverti
 /// `fixtures/stable-branches.json`, loaded and checked.
 public struct StableBranchSet: Sendable {
   public let branches: [StableBranch]
+
+  /// Branches already built (from scans).
+  public init(branches: [StableBranch]) { self.branches = branches }
 
   /// The branch named `name`, as people write it: `6.18.y`, `6.18`, `v6.18`, `linux-6.18.y`,
   /// `stable/linux-6.18.y` (also `origin/` or `refs/heads/` before it), and `master` for

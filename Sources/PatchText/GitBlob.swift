@@ -3,8 +3,12 @@ public enum GitBlob {
   /// The blob id of `text`: SHA-1 of `"blob <byte count>\0"` followed by the bytes, in
   /// lowercase hex.
   public static func id(of text: String) -> String {
-    let bytes = Array(text.utf8)
-    return sha1(Array("blob \(bytes.count)\0".utf8) + bytes)
+    id(ofBytes: Array(text.utf8))
+  }
+
+  /// The blob id of a file's bytes.
+  public static func id(ofBytes bytes: [UInt8]) -> String {
+    sha1(Array("blob \(bytes.count)\0".utf8) + bytes)
   }
 
   /// Whether `id` (full or abbreviated, as in an `index` line) names the blob of `text`.

@@ -2,6 +2,8 @@ import Backport
 import Foundation
 import Harness
 import JSONText
+import PackageData
+import PatchText
 
 /// `bo-repro matrix`: the package's main job.
 enum MatrixCommand: Command {
@@ -21,9 +23,20 @@ enum MatrixCommand: Command {
         name: "--compare", value: "previous.json",
         help: "Print the changes since this earlier 'matrix --format json' output instead of the matrix."),
       .branches, .scenarios,
+      OptionSpec(
+        name: "--git", value: "repo",
+        help: "Derive the rows from this repository's code instead of the branch data: one row per --ref."),
+      OptionSpec(
+        name: "--ref", value: "name=ref", repeatable: true,
+        help: "With --git: a row NAME read from REF (a tag, branch or commit); a bare REF names its own row."),
+      OptionSpec(name: "--dir", value: "dir", defaultValue: "patches", help: "With --git: the patches to look for."),
     ],
     examples: [
       ("bo-repro matrix", "The whole matrix as a Markdown table."),
+      (
+        "bo-repro matrix --git ~/linux --ref 6.12.y=v6.12.58 --ref 6.18.y=linux-6.18.y",
+        "Rows derived from the code at two refs: scanned states, verdicts from running them."
+      ),
       ("bo-repro matrix --branch 6.18 --branch 7.1 --format json", "Two rows, as JSON."),
       ("bo-repro matrix --compare last-week.json", "What changed since last week's run; exit 2 on a regression."),
     ],
@@ -39,8 +52,16 @@ enum MatrixCommand: Command {
 
   static func run(_ a: Arguments) throws -> ExitStatus {
     let format = a.value("--format")!
-    let branchesFile = try a.branchesFile()
-    let set = try StableBranchSet(contentsOf: branchesFile)
+    let set: StableBranchSet
+    var source = a["--branches"] ?? "fixtures/stable-branches.json"
+    if let repo = a["--git"] {
+      guard a["--branches"] == nil else { throw UsageError(description: "--git and --branches exclude each other") }
+      set = try scannedBranches(a, repo: repo)
+      source = "scans of the code in \(repo)"
+    } else {
+      guard a.values("--ref").isEmpty else { throw UsageError(description: "--ref needs --git REPO") }
+      set = try StableBranchSet(contentsOf: try a.branchesFile())
+    }
     var branches = set.branches
     let names = a.values("--branch").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map {
       String($0)
@@ -75,16 +96,43 @@ enum MatrixCommand: Command {
       case "csv": Terminal.print(RegressionMatrix.csv(rows))
       default:
         Terminal.print(
-          RegressionMatrix.markdown(
-            rows, branches: a["--branches"] ?? "fixtures/stable-branches.json",
-            scenarios: a["--scenarios"] ?? "fixtures/scenarios"))
+          RegressionMatrix.markdown(rows, branches: source, scenarios: a["--scenarios"] ?? "fixtures/scenarios"))
       }
     }
+    if a["--git"] != nil { return .success }
     let mismatches = rows.flatMap { row in row.cells.filter { !$0.consistent }.map { "\(row.name) \($0.patch)" } }
     if !mismatches.isEmpty {
       throw CheckFailed(
         description: "verdicts disagree with the branch data for: \(mismatches.joined(separator: ", "))")
     }
     return .success
+  }
+
+  /// One branch per `--ref NAME=REF`, its states scanned from the code at REF through one
+  /// git cat-file process.
+  static func scannedBranches(_ a: Arguments, repo: String) throws -> StableBranchSet {
+    let refs = a.values("--ref")
+    guard !refs.isEmpty else { throw UsageError(description: "--git needs at least one --ref NAME=REF") }
+    let patches = try PatchSet(directory: a["--dir"] ?? a.data().patches)
+    let scanner = TreeScanner(patches: PatchListing.ordered(patches))
+    let git = try GitRepository(path: repo)
+    var branches: [StableBranch] = []
+    for spec in refs {
+      let (name, ref): (String, String)
+      if let eq = spec.firstIndex(of: "=") {
+        (name, ref) = (String(spec[..<eq]), String(spec[spec.index(after: eq)...]))
+      } else {
+        (name, ref) = (spec, spec)
+      }
+      guard !name.isEmpty, !ref.isEmpty else {
+        throw UsageError(description: "--ref needs NAME=REF or REF, got '\(Terminal.escaped(spec))'")
+      }
+      guard !branches.contains(where: { $0.name == name }) else {
+        throw UsageError(description: "--ref: the row name '\(Terminal.escaped(name))' is given twice")
+      }
+      let scan = try scanner.scan(try GitSource(git, ref: ref))
+      branches.append(StableBranch(name: name, scan: scan))
+    }
+    return StableBranchSet(branches: branches)
   }
 }
