@@ -68,6 +68,9 @@ public final class GitRepository {
       throw Error(description: "\(path): '\(ref)' is not a ref name")
     }
     guard let (id, type, _) = try object("\(ref)^{commit}") else {
+      if let (_, type, _) = try object(ref) {
+        throw Error(description: "\(path): '\(ref)' is a \(type), not a commit")
+      }
       throw Error(description: "\(path): no commit '\(ref)' (not a tag, branch or commit of this repository)")
     }
     guard type == "commit" else { throw Error(description: "\(path): '\(ref)' is a \(type), not a commit") }

@@ -137,6 +137,18 @@ struct HunkImages {
   let pre: [String]
   /// Context and added lines: the post-image.
   let post: [String]
+  /// How many context lines open and close the hunk (before its first change, after its
+  /// last), for trimming them as `patch --fuzz` does.
+  let leadingContext: Int
+  let trailingContext: Int
+
+  /// `image` with up to `fuzz` of the opening and of the closing context lines left out.
+  func fuzzed(_ image: [String], _ fuzz: Int) -> [String] {
+    let lead = min(fuzz, leadingContext)
+    let trail = min(fuzz, trailingContext)
+    guard image.count > lead + trail else { return [] }
+    return Array(image[lead..<(image.count - trail)])
+  }
   let groups: [Group]
   /// The raw first removed and first added line, for evidence.
   let firstRemoved: String?
@@ -179,6 +191,9 @@ struct HunkImages {
     if let g = current { groups.append(g) }
     self.pre = pre
     self.post = post
+    let nonBlank = hunk.lines.filter { $0.kind != .noNewlineMarker && !normalize($0.text).isEmpty }
+    leadingContext = nonBlank.prefix { $0.kind == .context }.count
+    trailingContext = nonBlank.reversed().prefix { $0.kind == .context }.count
     self.groups = groups.filter { !$0.removed.isEmpty || !$0.added.isEmpty }
     firstRemoved = hunk.lines.first { $0.kind == .removed && !normalize($0.text).isEmpty }?.text
     firstAdded = hunk.lines.first { $0.kind == .added && !normalize($0.text).isEmpty }?.text

@@ -292,7 +292,31 @@ public final class TreeScanner {
         : result(.notApplied, decidingLine(b, image: images.pre, side: .pre), full: true)
     default: break
     }
-    // The upstream context differs: the changed lines alone.
+    // The opening or closing context differs: up to three context lines at each end left
+    // out, as `patch --fuzz 3` would.
+    for fuzz in 1...3 where images.leadingContext + images.trailingContext > 0 {
+      let postF = images.fuzzed(images.post, fuzz)
+      let preF = images.fuzzed(images.pre, fuzz)
+      guard isSignificant(postF) || isSignificant(preF), postF != preF else { continue }
+      let a = file.occurrences(of: postF).min { file.distance($0, anchor) < file.distance($1, anchor) }
+      let b = file.occurrences(of: preF).min { file.distance($0, anchor) < file.distance($1, anchor) }
+      switch (a, b) {
+      case (let p?, nil): return result(.applied, decidingLine(p, image: postF, side: .post), full: false)
+      case (nil, let p?): return result(.notApplied, decidingLine(p, image: preF, side: .pre), full: false)
+      case (let p?, let q?) where p < q + preF.count && q < p + postF.count && postF.count != preF.count:
+        // The two overlap: the shorter is the longer one's context, trimmed too far to tell
+        // the change apart. The longer says more.
+        return postF.count > preF.count
+          ? result(.applied, decidingLine(p, image: postF, side: .post), full: false)
+          : result(.notApplied, decidingLine(q, image: preF, side: .pre), full: false)
+      case (let p?, let q?) where file.distance(p, anchor) != file.distance(q, anchor):
+        return file.distance(p, anchor) < file.distance(q, anchor)
+          ? result(.applied, decidingLine(p, image: postF, side: .post), full: false)
+          : result(.notApplied, decidingLine(q, image: preF, side: .pre), full: false)
+      default: continue
+      }
+    }
+    // The upstream context differs more: the changed lines alone.
     let applied = file.relaxedMatch(images, side: .post, anchor: anchor)
     let notApplied = file.relaxedMatch(images, side: .pre, anchor: anchor)
     func line(_ chain: [Int], _ side: HunkSide) -> Int {

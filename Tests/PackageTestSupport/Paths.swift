@@ -47,7 +47,9 @@ public func kernelFile(_ basename: String, _ blob: String) -> String? {
 
 /// Runs the built `bo-repro` with `arguments` in the package root; returns exit status,
 /// stdout and stderr.
-public func runTool(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+public func runTool(
+  _ arguments: [String], environment: [String: String] = [:], in directory: String = packageRoot
+) throws -> (status: Int32, out: String, err: String) {
   // The tool is built next to the test bundle (.build/<triple>/debug/).
   let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
   let tool = bundle.appendingPathComponent("bo-repro")
@@ -57,7 +59,8 @@ public func runTool(_ arguments: [String]) throws -> (status: Int32, out: String
   let process = Process()
   process.executableURL = tool
   process.arguments = arguments
-  process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+  process.currentDirectoryURL = URL(fileURLWithPath: directory)
+  process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
   let out = Pipe()
   let err = Pipe()
   process.standardOutput = out
