@@ -78,7 +78,7 @@ let libraryTargets: [Target] = [
     swiftSettings: strictSettings),
   // Measurement: the benchmark driver behind `bo-repro bench`.
   .target(
-    name: "Benchmarks", dependencies: ["BOCore", "Patches", "KernelTrees", "Harness", "Backport"],
+    name: "Benchmarks", dependencies: ["PatchText", "BOCore", "Patches", "KernelTrees", "Harness", "Backport"],
     exclude: ["README.md"], swiftSettings: strictSettings),
   // The command line, and the data it ships (patches/, fixtures/) as resources.
   packageDataTarget,

@@ -245,6 +245,7 @@ public struct BenchReport: Hashable, Codable, Sendable {
   public let memory: BenchMemory
   public let matrix: BenchMatrix
   public let exploration: BenchExploration
+  public let scan: BenchScan
   public let budgets: [BenchBudget]
 }
 
@@ -413,7 +414,7 @@ public enum Bench {
   /// twice); the best time counts.
   public static func run(
     minOrder: Int = 10, maxOrder: Int = 20, repeats: Int = 5, build: String, branches: String, scenarios: String,
-    progress: (String) -> Void = { _ in }
+    patches: String, kernelFiles: String, progress: (String) -> Void = { _ in }
   ) throws -> BenchReport {
     // Memory first, before earlier runs leave freed heap behind that a new machine would reuse.
     let memoryPages = 1 << Swift.min(maxOrder, 18)
@@ -433,6 +434,8 @@ public enum Bench {
     let matrix = try matrix(branches: branches, scenarios: scenarios)
     progress("exploration")
     let exploration = try exploration()
+    progress("scan: one tree, 20 refs of a repository built for it, 1x/4x/16x file sizes")
+    let scan = try scan(patches: patches, kernelFiles: kernelFiles, repeats: repeats)
     let atBudget = runs.filter { $0.pages == budgetPages }
     let worst = atBudget.max { $0.backupSeconds + $0.restoreSeconds < $1.backupSeconds + $1.restoreSeconds }
     let budgets = [
@@ -446,9 +449,15 @@ public enum Bench {
       BenchBudget(
         name: "madvise exploration, 3 BOs, depth 8", limitSeconds: 10, measuredSeconds: exploration.seconds,
         detail: "before and after together"),
+      BenchBudget(
+        name: "scan of one tree (all files)", limitSeconds: 0.02, measuredSeconds: scan.treeSeconds,
+        detail: "\(scan.treeBytes) bytes, 7 patches"),
+      BenchBudget(
+        name: "matrix --git over 20 refs", limitSeconds: 1, measuredSeconds: scan.gitMatrixSeconds,
+        detail: "\(scan.refs) refs, one cat-file process, \(scan.gitObjects) objects"),
     ]
     return BenchReport(
       build: build, operations: operations, sizes: sizes, roundTrips: runs, linearity: linearity(runs),
-      memory: memory, matrix: matrix, exploration: exploration, budgets: budgets)
+      memory: memory, matrix: matrix, exploration: exploration, scan: scan, budgets: budgets)
   }
 }

@@ -15,6 +15,9 @@ struct IndexedText {
   let nonBlank: [Int]
   /// Where each normalized line occurs, as positions in `nonBlank`.
   let positions: [String: [Int]]
+  /// The lines that can start a top-level definition (column 0, not a preprocessor line or a
+  /// comment), with their index.
+  let topLevel: [(index: Int, line: Substring)]
 
   init(_ text: String) {
     var lines: [Substring] = []
@@ -39,6 +42,12 @@ struct IndexedText {
     }
     self.nonBlank = nonBlank
     self.positions = positions
+    topLevel = lines.enumerated().compactMap { i, line in
+      guard let first = line.utf8.first, first != 0x20, first != 0x09, first != 0x23, first != 0x2F, first != 0x2A,
+        first != 0x7D, first != 0x0D, line.utf8.contains(0x28)
+      else { return nil }
+      return (i, line)
+    }
   }
 
   /// The start positions (in `nonBlank`) where `pattern` (normalized, no blank lines) occurs
@@ -67,37 +76,44 @@ struct IndexedText {
   /// The line (1-based) that starts a top-level definition or declaration of `name`: a line
   /// at column 0 (not a preprocessor line or a comment) with `name(` in it.
   func definition(of name: String) -> Int? {
-    for (i, line) in lines.enumerated() {
-      guard let first = line.first, !first.isWhitespace, first != "#", first != "/", first != "*", first != "}",
-        let r = line.range(of: name + "(")
-      else { continue }
-      // `name` must be a whole identifier.
-      if r.lowerBound > line.startIndex, isIdentifier(line[line.index(before: r.lowerBound)]) { continue }
-      return i + 1
+    let needle = Array((name + "(").utf8)
+    for (i, line) in topLevel {
+      let bytes = Array(line.utf8)
+      guard bytes.count >= needle.count else { continue }
+      for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
+        guard bytes[start..<(start + needle.count)].elementsEqual(needle) else { continue }
+        // `name` must be a whole identifier.
+        if start > 0, isIdentifierByte(bytes[start - 1]) { continue }
+        return i + 1
+      }
     }
     return nil
   }
 }
 
 /// `line` with runs of whitespace (spaces, tabs, CR, form feeds) collapsed to one space and
-/// trimmed.
+/// trimmed. Works on the UTF-8 bytes: every whitespace character it collapses is ASCII.
 func normalize<S: StringProtocol>(_ line: S) -> String {
-  var out = ""
+  var out: [UInt8] = []
   out.reserveCapacity(line.utf8.count)
   var pendingSpace = false
-  for ch in line {
-    if ch == " " || ch == "\t" || ch == "\r" || ch == "\u{0C}" || ch == "\u{0B}" || ch == "\r\n" {
+  for b in line.utf8 {
+    if b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0C || b == 0x0B {
       pendingSpace = !out.isEmpty
     } else {
-      if pendingSpace { out.append(" ") }
+      if pendingSpace { out.append(0x20) }
       pendingSpace = false
-      out.append(ch)
+      out.append(b)
     }
   }
-  return out
+  return String(decoding: out, as: UTF8.self)
 }
 
 func isIdentifier(_ c: Character) -> Bool { c == "_" || (c.isASCII && (c.isLetter || c.isNumber)) }
+
+func isIdentifierByte(_ b: UInt8) -> Bool {
+  b == 0x5F || (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b)
+}
 
 /// The function a hunk header's section names (`static int ttm_pool_restore_commit(...` ->
 /// `ttm_pool_restore_commit`), if it names one.

@@ -43,6 +43,9 @@ public struct HunkScan: Hashable, Sendable {
   public let fullImage: Bool
   /// The function the header names is not in the file.
   public let functionMissing: Bool
+  /// For a hunk not found: the function the header names is in the file (the code is there,
+  /// in other words), as against a hunk whose header names no function.
+  public var inFunction: Bool = false
 }
 
 /// What the scan found in one file the patch touches.
@@ -100,6 +103,8 @@ public struct TreeScan: Hashable, Sendable {
 public final class TreeScanner {
   public let patches: [PatchFile]
   private var cache: [String: FileScan] = [:]
+  /// The indexed text of each blob read, shared by the patches that touch the file.
+  private var indexed: [String: IndexedText] = [:]
   /// Files decided, and how many came from the memo.
   public private(set) var decisions = 0
   public private(set) var memoHits = 0
@@ -194,8 +199,9 @@ public final class TreeScanner {
           path: path, blob: blob, presence: "text", problem: nil, exact: .before,
           hunks: hunks(.notApplied) { _ in "\(path): blob \(blob.prefix(12)) is the patch's pre-image" })
       }
-      let indexed = IndexedText(text)
-      let scans = diff.isNewFile ? [newFile(diff, indexed)] : diff.hunks.map { search($0, in: indexed, path: path) }
+      let index = indexed[blob] ?? IndexedText(text)
+      indexed[blob] = index
+      let scans = diff.isNewFile ? [newFile(diff, index)] : diff.hunks.map { search($0, in: index, path: path) }
       return FileScan(path: path, blob: blob, presence: "text", problem: nil, exact: nil, hunks: scans)
     }
   }
@@ -347,6 +353,9 @@ public final class TreeScanner {
       {
         what += "; closest: \(cite(path, file, closest))"
       }
+      var scan = result(.notFound, nil, full: false, what)
+      scan.inFunction = true
+      return scan
     }
     return result(.notFound, nil, full: false, what)
   }
@@ -389,6 +398,7 @@ public final class TreeScanner {
     var applied: [String] = []
     var notApplied: [String] = []
     var notFound: [String] = []
+    var anchored = 0
     var missing: [String] = []
     var unreadable: [String] = []
     var allFull = true
@@ -404,7 +414,12 @@ public final class TreeScanner {
         case .notApplied: notApplied.append(name)
         case .notFound:
           if f.problem != nil { continue }
-          if h.functionMissing { missing.append(name) } else { notFound.append(name) }
+          if h.functionMissing {
+            missing.append(name)
+          } else {
+            notFound.append(name)
+            if h.inFunction { anchored += 1 }
+          }
         }
       }
     }
@@ -415,7 +430,9 @@ public final class TreeScanner {
     if !unreadable.isEmpty {
       state = .unknown
       notes.append("cannot decide: \(unreadable.joined(separator: "; "))")
-    } else if total == missing.count {
+    } else if total == missing.count || (applied.isEmpty && notApplied.isEmpty && anchored == 0 && !missing.isEmpty) {
+      // Nothing the patch changes is there; a hunk outside any function whose lines are not
+      // found either does not make the code present.
       state = .absent
       notes.append("the code the patch changes is not in the tree")
     } else if !applied.isEmpty && !notApplied.isEmpty {
@@ -434,7 +451,7 @@ public final class TreeScanner {
       notes.append(
         "the code around \(notFound.count) hunk(s) differs (\(notFound.joined(separator: ", "))), and none of the lines they add is in the file: a backport must adapt them"
       )
-    } else if applied.isEmpty && notApplied.isEmpty && !notFound.isEmpty {
+    } else if applied.isEmpty && notApplied.isEmpty && anchored > 0 {
       state = .rewritten
       notes.append("the functions are there, but neither image of \(notFound.count) hunk(s) is")
     } else {

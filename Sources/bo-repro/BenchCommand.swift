@@ -37,7 +37,7 @@ enum BenchCommand: Command {
     let data = try a.data()
     let report = try Bench.run(
       minOrder: 10, maxOrder: maxOrder, repeats: quick ? 1 : 5, build: build, branches: data.branches,
-      scenarios: data.scenarios
+      scenarios: data.scenarios, patches: data.patches, kernelFiles: data.kernelFiles
     ) { line in
       FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
     }
@@ -113,6 +113,10 @@ enum BenchText {
     out.append(
       "matrix: \(x.branches) branches, \(x.scenarios) scenarios, \(x.cells) cells: load \(fixed(x.loadSeconds)) s + "
         + "compute \(fixed(x.computeSeconds)) s = \(fixed(x.totalSeconds)) s")
+    let sc = r.scan
+    out.append(
+      "scan: one tree (\(sc.treeBytes) bytes) \(fixed(sc.treeSeconds * 1000, 2)) ms; matrix --git over \(sc.refs) refs \(fixed(sc.gitMatrixSeconds)) s (\(sc.gitObjects) objects, one cat-file); ns/byte at 1x/4x/16x: "
+        + sc.nanosPerByte.map { fixed($0, 2) }.joined(separator: " / ") + (sc.linear ? " (linear)" : " (NOT linear)"))
     let e = r.exploration
     out.append(
       "exploration: madvise, \(e.bos) BOs, depth \(e.depth), before + after: \(fixed(e.seconds)) s, "
@@ -122,7 +126,8 @@ enum BenchText {
     for b in r.budgets {
       let result =
         b.measuredSeconds.map { fixed($0) + " s " + ($0 < b.limitSeconds ? "met" : "MISSED") } ?? "not measured"
-      out.append("  \(pad(b.name, 48)) < \(fixed(b.limitSeconds, 1)) s: \(result) (\(b.detail))")
+      out.append(
+        "  \(pad(b.name, 48)) < \(fixed(b.limitSeconds, b.limitSeconds < 0.1 ? 3 : 1)) s: \(result) (\(b.detail))")
     }
     return out.joined(separator: "\n")
   }

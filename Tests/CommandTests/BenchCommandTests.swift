@@ -39,7 +39,7 @@ struct BenchCommandTests {
     #expect(exploration["bos"] as? Int == 3 && exploration["depth"] as? Int == 8)
     #expect((exploration["transitions"] as? Int ?? 0) > 0)
     let budgets = try #require(json["budgets"] as? [[String: Any]])
-    #expect(budgets.count == 3)
+    #expect(budgets.count == 5)
     // --quick stops below the 1 GiB tt, so that budget is not measured.
     #expect(budgets.first?["measuredSeconds"] == nil || budgets.first?["measuredSeconds"] is NSNull)
     let operations = try #require(json["operations"] as? [String: String])

@@ -69,7 +69,7 @@ struct GitBlobTests {
         "zero-copy-insert-folio:ttm_pool.c", "drop-restore-after-restore:ttm_pool.c",
         "null-handle-pages-backup:ttm_pool.c", "native-order-backup:ttm_backup.c",
         "native-order-backup:ttm_pool.c", "native-order-backup:ttm_pool_internal.h",
-        "native-order-backup:ttm_backup.h",
+        "native-order-backup:ttm_backup.h", "madvise-list-move:panfrost_drv.c",
       ])
   }
 
