@@ -164,7 +164,8 @@ public enum RegressionMatrix {
   /// unverified facts and a legend.
   /// `branches` and `scenarios` name where the states and the scenarios came from.
   public static func markdown(
-    _ rows: [MatrixRow], branches: String = "fixtures/stable-branches.json", scenarios: String = "fixtures/scenarios"
+    _ rows: [MatrixRow], branches: String = "fixtures/stable-branches.json", scenarios: String = "fixtures/scenarios",
+    recorded: [StableBranch] = []
   ) -> String {
     let slugs = rows.first?.cells.map(\.patch) ?? []
     var notes: [String] = []
@@ -199,6 +200,28 @@ public enum RegressionMatrix {
       out.append("")
       out.append("UNVERIFIED:")
       out += notes.enumerated().map { "[\($0.offset + 1)] \($0.element)" }
+    }
+    let withRecording = recorded.filter { b in b.recorded != nil && rows.contains { $0.name == b.name } }
+    if !withRecording.isEmpty {
+      out.append("")
+      out.append(
+        "Recorded scans (real files of the branch, read from public trees and scanned; a snapshot at a release, which may predate the branch head the states above describe):"
+      )
+      for b in withRecording {
+        let r = b.recorded!
+        let sources = Set(r.files.map(\.from)).sorted()
+        let cells = PatchCatalog.all.compactMap { entry -> String? in
+          guard let state = r.states[entry.slug] else { return nil }
+          let head = b.patch(entry.slug)?.state
+          let agrees =
+            head.map { PatchState(state).applied == $0.applied && (PatchState(state) == .absent) == ($0 == .absent) }
+            ?? false
+          return "\(entry.slug) \(state)" + (agrees ? "" : " (head: \(head?.rawValue ?? "?"))")
+        }
+        out.append(
+          "- \(b.name) at \(r.at) (\(r.files.count) file(s) from \(sources.joined(separator: "; "))): \(cells.joined(separator: ", "))"
+        )
+      }
     }
     return out.joined(separator: "\n")
   }

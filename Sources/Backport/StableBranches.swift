@@ -77,12 +77,35 @@ public struct BranchPatch: Hashable, Sendable {
   public let confidence: Confidence
 }
 
+/// A scan of real files of a branch, recorded with where each file was read: the states the
+/// scanner found in them. A recording is a snapshot at a release (`at`), which may predate
+/// the branch head the hand-kept states describe; the check that the recorded files still
+/// scan to the recorded states runs in CI (`RecordedScanTests`).
+public struct RecordedScan: Hashable, Sendable {
+  /// One file read: its kernel path, its blob id, and where it was read from.
+  public struct File: Hashable, Sendable {
+    public let path: String
+    public let blob: String
+    public let from: String
+  }
+
+  /// The release the files are from (`6.12.15`).
+  public let at: String
+  /// What the recording does and does not cover.
+  public let note: String?
+  public let files: [File]
+  /// The state of every patch whose files were all read.
+  public let states: [String: ScanState]
+}
+
 /// A stable branch (or mainline) and what it carries.
 public struct StableBranch: Hashable, Sendable {
   public let name: String
   public let status: BranchStatus
   /// One entry per catalog patch, in catalog order.
   public let patches: [BranchPatch]
+  /// A recorded scan of some of the branch's real files, if there is one.
+  public var recorded: RecordedScan?
 
   /// The entry for `slug`.
   public func patch(_ slug: String) -> BranchPatch? { patches.first { $0.patch == slug } }
@@ -99,10 +122,11 @@ public struct StableBranch: Hashable, Sendable {
     return try KernelTree(base: name, stack: stack)
   }
 
-  public init(name: String, status: BranchStatus, patches: [BranchPatch]) {
+  public init(name: String, status: BranchStatus, patches: [BranchPatch], recorded: RecordedScan? = nil) {
     self.name = name
     self.status = status
     self.patches = patches
+    self.recorded = recorded
   }
 
   /// A branch read from a scan of its code: every state, with the scan's first evidence line.
@@ -229,7 +253,8 @@ public struct StableBranchSet: Sendable {
     var branches: [StableBranch] = []
     for (i, entry) in list.enumerated() {
       let place = "branches[\(i)]"
-      let b = try object(entry, place, keys: ["name", "status", "patches"], required: ["name", "status", "patches"])
+      let b = try object(
+        entry, place, keys: ["name", "status", "patches", "recorded"], required: ["name", "status", "patches"])
       let name = try string(b["name"], place + ".name")
       guard name.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._+-]*/) != nil else {
         throw fail(place + ".name", "'\(name)' is not a branch name (letters, digits, '.', '_', '+' or '-')")
@@ -266,7 +291,9 @@ public struct StableBranchSet: Sendable {
           patchDict[slug], pplace, keys: ["state", "evidence", "confidence", "reason"], required: ["state", "evidence"])
         let stateText = try string(p["state"], pplace + ".state")
         guard let state = PatchState(rawValue: stateText) else {
-          throw fail(pplace + ".state", "unknown state '\(stateText)' (absent, before or after)")
+          throw fail(
+            pplace + ".state",
+            "unknown state '\(stateText)' (\(PatchState.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         patches.append(
           BranchPatch(
@@ -279,26 +306,61 @@ public struct StableBranchSet: Sendable {
         guard let model = PatchModels.model(p.patch) else { continue }
         for required in model.requires {
           let r = patches.first { $0.patch == required }!
-          if p.state != .absent && r.state != .after {
+          if p.state != .absent && p.state.runnable && !r.state.applied && r.state.runnable {
             throw fail(
               "\(bplace).patches.\(p.patch).state",
               "'\(p.state)' contradicts '\(required)' being '\(r.state)': its code exists only where '\(required)' is applied"
             )
           }
-          if p.state == .absent && r.state == .after {
+          if p.state == .absent && r.state.applied {
             throw fail(
               "\(bplace).patches.\(p.patch).state",
               "'absent' contradicts '\(required)' being 'after': the code it changes is there")
           }
         }
         for other in model.excludes
-        where p.state == .after && patches.first(where: { $0.patch == other })?.state == .after {
+        where p.state.applied && patches.first(where: { $0.patch == other })?.state.applied == true {
           throw fail(
             "\(bplace).patches.\(p.patch).state",
             "'after' contradicts '\(other)' being 'after': both rewrite the same code in different ways")
         }
       }
-      branches.append(StableBranch(name: name, status: status, patches: patches))
+      var branch = StableBranch(name: name, status: status, patches: patches)
+      if let r = b["recorded"] {
+        let rplace = bplace + ".recorded"
+        let rec = try object(r, rplace, keys: ["at", "note", "files", "states"], required: ["at", "files", "states"])
+        guard let list = rec["files"] as? [Any], !list.isEmpty else {
+          throw fail(rplace + ".files", "expected a non-empty array")
+        }
+        let known = Set(PatchCatalog.all.flatMap(\.files) + ["Makefile"])
+        let files = try list.enumerated().map { j, item -> RecordedScan.File in
+          let fplace = "\(rplace).files[\(j)]"
+          let f = try object(item, fplace, keys: ["path", "blob", "from"], required: ["path", "blob", "from"])
+          let path = try string(f["path"], fplace + ".path")
+          guard known.contains(path) else { throw fail(fplace + ".path", "'\(path)' is no file a patch touches") }
+          let blob = try string(f["blob"], fplace + ".blob")
+          guard blob.wholeMatch(of: /[0-9a-f]{40}/) != nil else {
+            throw fail(fplace + ".blob", "expected 40 hex digits")
+          }
+          return RecordedScan.File(path: path, blob: blob, from: try string(f["from"], fplace + ".from"))
+        }
+        guard let stateDict = rec["states"] as? [String: Any] else {
+          throw fail(rplace + ".states", "expected an object keyed by patch slug")
+        }
+        var states: [String: ScanState] = [:]
+        for (slug, value) in stateDict {
+          guard slugs.contains(slug) else { throw fail(rplace + ".states", "unknown patch slug '\(slug)'") }
+          let text = try string(value, "\(rplace).states.\(slug)")
+          guard let state = ScanState(rawValue: text) else {
+            throw fail("\(rplace).states.\(slug)", "unknown state '\(text)'")
+          }
+          states[slug] = state
+        }
+        branch.recorded = RecordedScan(
+          at: try string(rec["at"], rplace + ".at"), note: try rec["note"].map { try string($0, rplace + ".note") },
+          files: files, states: states)
+      }
+      branches.append(branch)
     }
     self.branches = branches
   }

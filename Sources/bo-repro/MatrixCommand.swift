@@ -96,7 +96,8 @@ enum MatrixCommand: Command {
       case "csv": Terminal.print(RegressionMatrix.csv(rows))
       default:
         Terminal.print(
-          RegressionMatrix.markdown(rows, branches: source, scenarios: a["--scenarios"] ?? "fixtures/scenarios"))
+          RegressionMatrix.markdown(
+            rows, branches: source, scenarios: a["--scenarios"] ?? "fixtures/scenarios", recorded: set.branches))
       }
     }
     if a["--git"] != nil { return .success }
@@ -111,12 +112,17 @@ enum MatrixCommand: Command {
   /// One branch per `--ref NAME=REF`, its states scanned from the code at REF through one
   /// git cat-file process.
   static func scannedBranches(_ a: Arguments, repo: String) throws -> StableBranchSet {
+    StableBranchSet(branches: try scans(a, repo: repo).map { StableBranch(name: $0.name, scan: $0.scan) })
+  }
+
+  /// The scan of every `--ref NAME=REF` (a bare REF names its own row).
+  static func scans(_ a: Arguments, repo: String) throws -> [(name: String, scan: TreeScan)] {
     let refs = a.values("--ref")
     guard !refs.isEmpty else { throw UsageError(description: "--git needs at least one --ref NAME=REF") }
     let patches = try PatchSet(directory: a["--dir"] ?? a.data().patches)
     let scanner = TreeScanner(patches: PatchListing.ordered(patches))
     let git = try GitRepository(path: repo)
-    var branches: [StableBranch] = []
+    var out: [(name: String, scan: TreeScan)] = []
     for spec in refs {
       let (name, ref): (String, String)
       if let eq = spec.firstIndex(of: "=") {
@@ -127,12 +133,59 @@ enum MatrixCommand: Command {
       guard !name.isEmpty, !ref.isEmpty else {
         throw UsageError(description: "--ref needs NAME=REF or REF, got '\(Terminal.escaped(spec))'")
       }
-      guard !branches.contains(where: { $0.name == name }) else {
+      guard !out.contains(where: { $0.name == name }) else {
         throw UsageError(description: "--ref: the row name '\(Terminal.escaped(name))' is given twice")
       }
-      let scan = try scanner.scan(try GitSource(git, ref: ref))
-      branches.append(StableBranch(name: name, scan: scan))
+      out.append((name, try scanner.scan(try GitSource(git, ref: ref))))
     }
-    return StableBranchSet(branches: branches)
+    return out
+  }
+}
+
+/// `bo-repro record`: the branch data regenerated from a kernel repository.
+enum RecordCommand: Command {
+  static let spec = CommandSpec(
+    name: "record",
+    abstract: "Regenerate the branch data from a kernel repository: states scanned at each ref.",
+    discussion: """
+      For each --ref NAME=REF, scans the code at REF (as 'scan --git' does) and writes the branch data with that branch's states and evidence replaced by the scan's and a 'recorded' block: the release, the blob id of every file read and where it was read from, and the state found per patch. Facts code cannot show (status, projected EOL, the hand-kept rows of branches not named) stay as they are. The result goes to stdout, or to --output.
+      """,
+    options: [
+      OptionSpec(name: "--git", value: "repo", help: "The kernel repository to read."),
+      OptionSpec(
+        name: "--ref", value: "name=ref", repeatable: true, help: "A branch row NAME and the REF to read it from."),
+      .branches,
+      OptionSpec(name: "--output", value: "file", help: "Write the branch data here instead of stdout."),
+      OptionSpec(name: "--dir", value: "dir", defaultValue: "patches", help: "The patches to look for."),
+    ],
+    examples: [
+      (
+        "bo-repro record --git ~/linux-stable --ref 6.12.y=linux-6.12.y --ref 6.18.y=linux-6.18.y --output fixtures/stable-branches.json",
+        "Two rows regenerated from the stable repository's branch heads."
+      )
+    ],
+    exitStatuses: [
+      (.success, "written"), (.error, "a repository, ref or branch file that cannot be read"),
+      (.usage, "usage error"),
+    ])
+
+  static func run(_ a: Arguments) throws -> ExitStatus {
+    guard let repo = a["--git"] else { throw UsageError(description: "record needs --git REPO and --ref NAME=REF") }
+    let path = try a.branchesFile()
+    let text = try PatchFile.readText(path)
+    let value = try BranchRecording.record(into: text, path: path, scans: try MatrixCommand.scans(a, repo: repo))
+    let out = value.serialized() + "\n"
+    // What is written must load: the same checks as every read of the branch data.
+    _ = try StableBranchSet(data: Data(out.utf8), path: a["--output"] ?? "(the recorded branch data)")
+    if let output = a["--output"] {
+      do {
+        try out.write(toFile: output, atomically: true, encoding: .utf8)
+      } catch {
+        throw StableBranchError(description: "\(output): cannot write the file")
+      }
+    } else {
+      FileHandle.standardOutput.write(Data(out.utf8))
+    }
+    return .success
   }
 }

@@ -100,7 +100,7 @@ struct StableBranchesTests {
       case .contradictsPrerequisite:
         "x.json: branch 5.10.y.patches.gfp-retry-mayfail-readback.state: 'after' contradicts 'shmem-backup-v14' being 'before': its code exists only where 'shmem-backup-v14' is applied"
       case .unknownState:
-        "x.json: branch 6.6.y.patches.madvise-list-move.state: unknown state 'fixed' (absent, before or after)"
+        "x.json: branch 6.6.y.patches.madvise-list-move.state: unknown state 'fixed' (absent, before, after, adapted, partial, rewritten, unknown)"
       case .unverifiedWithoutReason:
         "x.json: branch mainline.patches.madvise-list-move: an unverified fact needs a 'reason'"
       case .exclusivePatches:

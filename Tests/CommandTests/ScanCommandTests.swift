@@ -130,3 +130,41 @@ struct ScanCommandTests {
     #expect(try runTool(["matrix", "--ref", "a=b"]).err == "bo-repro: --ref needs --git REPO\n")
   }
 }
+
+/// `bo-repro record`: the branch data regenerated from a repository.
+@Suite("bo-repro record", .serialized)
+struct RecordCommandTests {
+  @Test("record writes the scanned states and a recorded block, and the result loads")
+  func record() throws {
+    let tree = try TemporaryTree()
+    try tree.write("Makefile", TemporaryTree.makefile("7.1.6"))
+    try tree.write("drivers/gpu/drm/ttm/ttm_pool.c", try requireKernelFile("ttm_pool.c", "d380a3c7fe40"))
+    try tree.write("drivers/gpu/drm/ttm/Makefile", try requireKernelFile("Makefile", "40d07a35293a"))
+    try tree.write("drivers/gpu/drm/ttm/ttm_backup.c", try requireKernelFile("ttm_backup.c", "81df4cb5606b"))
+    try tree.write("include/drm/ttm/ttm_backup.h", try requireKernelFile("ttm_backup.h", "29b9c855af77"))
+    try tree.commit(tag: "v7.1.6")
+    let out = NSTemporaryDirectory() + "bo-repro-record-\(UInt32.random(in: 0...UInt32.max)).json"
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try runTool(["record", "--git", tree.root, "--ref", "7.1.y=v7.1.6", "--output", out])
+    #expect(r.status == 0 && r.err.isEmpty, "\(r.err)")
+    let root = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+    let branches = try #require(root["branches"] as? [[String: Any]])
+    let b = try #require(branches.first { $0["name"] as? String == "7.1.y" })
+    let recorded = try #require(b["recorded"] as? [String: Any])
+    #expect(recorded["at"] as? String == "7.1.6")
+    #expect((recorded["states"] as? [String: String])?["drop-restore-after-restore"] == "after")
+    let files = try #require(recorded["files"] as? [[String: String]])
+    #expect(
+      files.contains { $0["path"] == "drivers/gpu/drm/ttm/ttm_pool.c" && $0["blob"]?.hasPrefix("d380a3c7fe40") == true }
+    )
+    let patch = try #require((b["patches"] as? [String: [String: String]])?["drop-restore-after-restore"])
+    #expect(patch["state"] == "after" && patch["evidence"]?.hasPrefix("scanned at \(tree.root)@v7.1.6 (") == true)
+    // Other branches keep their hand-kept facts.
+    #expect(branches.count == 14 && (branches.first { $0["name"] as? String == "6.12.y" })?["recorded"] != nil)
+    // The recorded data drives the matrix.
+    let m = try runTool(["matrix", "--branches", out, "--branch", "7.1.y", "--format", "csv"])
+    #expect(
+      m.out.contains("\n7.1.y,stable (UNVERIFIED),drop-restore-after-restore,after,verified,,fixed: "), "\(m.out)")
+  }
+}
