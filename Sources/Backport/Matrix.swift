@@ -20,6 +20,8 @@ public struct MatrixCell: Hashable, Codable, Sendable {
   public let consistent: Bool
   /// Each scenario run: its file and which expectation it matched.
   public let scenarios: [ScenarioRun]
+  /// Where the state comes from: `hand-kept` or `scan`.
+  public var source: String = "hand-kept"
 
   public struct ScenarioRun: Hashable, Codable, Sendable {
     public let file: String
@@ -78,7 +80,7 @@ public enum RegressionMatrix {
             patch: entry.patch, state: entry.state,
             confidence: entry.confidence == .verified ? "verified" : "unverified",
             reason: reason(entry.confidence), verdict: outcome.verdict, consistent: consistent,
-            scenarios: outcome.runs))
+            scenarios: outcome.runs, source: entry.source))
       }
       return MatrixRow(name: branch.name, status: branch.status.description, cells: cells)
     }
@@ -241,7 +243,8 @@ public enum RegressionMatrix {
               row.cells.map { c in
                 [
                   "patch": .string(c.patch), "state": .string(c.state.rawValue), "confidence": .string(c.confidence),
-                  "reason": JSONValue(c.reason), "verdict": .string(c.verdict), "consistent": .bool(c.consistent),
+                  "reason": JSONValue(c.reason), "source": .string(c.source), "verdict": .string(c.verdict),
+                  "consistent": .bool(c.consistent),
                   "scenarios": .array(c.scenarios.map { ["file": .string($0.file), "match": .string($0.match)] }),
                 ]
               }),

@@ -33,7 +33,7 @@ public enum BranchRecording {
               "evidence": .string(
                 "scanned at \(scan.origin.description): " + (p.notes.first.map { $0 + "; " } ?? "")
                   + (p.evidence.first ?? "")),
-              "confidence": "verified",
+              "confidence": "verified", "source": "scan",
             ])
         })
       if let i = branches.firstIndex(where: { $0["name"] == .string(name) }), case .object(var members) = branches[i] {

@@ -75,6 +75,9 @@ public struct BranchPatch: Hashable, Sendable {
   /// The upstream commit, stable point release or queue mail that says so.
   public let evidence: String
   public let confidence: Confidence
+  /// Where the state comes from: `hand-kept` (typed from the public record) or `scan` (found
+  /// in the branch's code by the tree reader).
+  public var source: String = "hand-kept"
 }
 
 /// A scan of real files of a branch, recorded with where each file was read: the states the
@@ -143,7 +146,7 @@ public struct StableBranch: Hashable, Sendable {
       let evidence = (p.notes.first.map { [$0] } ?? []) + p.evidence.prefix(1)
       return BranchPatch(
         patch: entry.slug, state: PatchState(p.state), evidence: evidence.joined(separator: "; "),
-        confidence: .verified)
+        confidence: .verified, source: "scan")
     }
   }
 }
@@ -288,7 +291,12 @@ public struct StableBranchSet: Sendable {
       for slug in slugs {
         let pplace = "\(bplace).patches.\(slug)"
         let p = try object(
-          patchDict[slug], pplace, keys: ["state", "evidence", "confidence", "reason"], required: ["state", "evidence"])
+          patchDict[slug], pplace, keys: ["state", "evidence", "confidence", "reason", "source"],
+          required: ["state", "evidence"])
+        let source = try p["source"].map { try string($0, pplace + ".source") } ?? "hand-kept"
+        guard ["hand-kept", "scan"].contains(source) else {
+          throw fail(pplace + ".source", "unknown source '\(source)' (hand-kept or scan)")
+        }
         let stateText = try string(p["state"], pplace + ".state")
         guard let state = PatchState(rawValue: stateText) else {
           throw fail(
@@ -298,7 +306,7 @@ public struct StableBranchSet: Sendable {
         patches.append(
           BranchPatch(
             patch: slug, state: state, evidence: try string(p["evidence"], pplace + ".evidence"),
-            confidence: try confidence(p, pplace)))
+            confidence: try confidence(p, pplace), source: source))
       }
       // Prerequisites: a patch whose code needs another patch can only exist where that one
       // is applied, and must exist there.

@@ -24,6 +24,8 @@ struct MatrixCommandTests {
     let json = try runTool(["matrix", "--branch", "mainline", "--format", "json"])
     let root = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
     #expect((root?["branches"] as? [[String: Any]])?.map { $0["name"] as? String } == ["mainline"])
+    let cells = (root?["branches"] as? [[String: Any]])?.first?["cells"] as? [[String: Any]]
+    #expect(cells?.allSatisfy { $0["source"] as? String == "hand-kept" } == true)
   }
 
   @Test("matrix --compare against itself reports no change")

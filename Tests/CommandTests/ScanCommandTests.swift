@@ -91,6 +91,8 @@ struct ScanCommandTests {
     #expect((try cell(1, "drop-restore-after-restore")["verdict"] as? String)?.hasPrefix("fixed: ") == true)
     #expect(try cell(1, "madvise-list-move")["state"] as? String == "absent")
     #expect(try cell(1, "madvise-list-move")["verdict"] as? String == "n/a")
+    #expect(
+      rows.allSatisfy { ($0["cells"] as? [[String: Any]])?.allSatisfy { $0["source"] as? String == "scan" } == true })
     #expect((rows[1]["status"] as? String)?.hasPrefix("scanned 7.1.6 @") == true)
     let md = try runTool(["matrix", "--git", repo.root, "--ref", "7.1.y=v7.1.6"])
     #expect(md.out.contains("\n| 7.1.y | scanned 7.1.6 @"))
@@ -160,6 +162,7 @@ struct RecordCommandTests {
     )
     let patch = try #require((b["patches"] as? [String: [String: String]])?["drop-restore-after-restore"])
     #expect(patch["state"] == "after" && patch["evidence"]?.hasPrefix("scanned at \(tree.root)@v7.1.6 (") == true)
+    #expect(patch["source"] == "scan")
     // Other branches keep their hand-kept facts.
     #expect(branches.count == 14 && (branches.first { $0["name"] as? String == "6.12.y" })?["recorded"] != nil)
     // The recorded data drives the matrix.
