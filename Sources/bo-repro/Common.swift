@@ -20,6 +20,13 @@ extension OptionSpec {
     name: "--scenarios", value: "dir", defaultValue: "fixtures/scenarios", help: "The scenario files to run.")
 }
 
+extension ArgumentSpec {
+  /// Scenario files or directories, for the commands that run scenarios.
+  static let scenarioFiles = ArgumentSpec(
+    name: "file-or-dir", help: "Scenario files or directories (default: the package's fixtures/scenarios).",
+    optional: true, repeating: true)
+}
+
 extension Arguments {
   /// The package data, from `--data`, `BO_REPRO_DATA`, the resources or the checkout.
   func data() throws -> PackageData { try PackageData.locate(explicit: self["--data"]) }

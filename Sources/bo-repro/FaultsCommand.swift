@@ -13,11 +13,7 @@ enum FaultsCommand: Command {
     discussion: """
       For every scenario (default: the package's) on both variants, fails the k-th page allocation, shmem read and shmem insert and fires backup_fault_inject at each point the kernel checks it (k = 1 .. the calls a fault-free run makes; sampled evenly beyond <n> runs), then restores every BO and checks its content, destroys everything and audits. Prints per scenario, variant and point the faults injected and the outcomes: ok, expected break (a known before-variant bug, explained once at the end with its upstream fix) or model bug. Points a scenario never reaches are summed into one line. Progress goes to stderr when it is a terminal.
       """,
-    arguments: [
-      ArgumentSpec(
-        name: "file-or-dir", help: "Scenario files or directories (default: the package's fixtures/scenarios).",
-        optional: true, repeating: true)
-    ],
+    arguments: [.scenarioFiles],
     options: [
       .format(["text", "json"], default: "text"),
       OptionSpec(

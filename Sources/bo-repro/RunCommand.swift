@@ -13,11 +13,7 @@ enum RunCommand: Command {
     discussion: """
       Runs each scenario (fixtures/scenarios/*.json, format in its README.md) on the before and after trees of its patch, and says per variant what happened: "before: reproduces the bug (OOM kill on readback), as expected", or what was expected and what was observed instead. A directory runs every *.json in it; no argument runs the package's scenarios. --dmesg adds each run's kernel log.
       """,
-    arguments: [
-      ArgumentSpec(
-        name: "file-or-dir", help: "Scenario files or directories (default: the package's fixtures/scenarios).",
-        optional: true, repeating: true)
-    ],
+    arguments: [.scenarioFiles],
     options: [
       .format(["text", "json"], default: "text"),
       OptionSpec(name: "--dmesg", help: "Show each run's kernel log in text output (JSON always carries it)."),

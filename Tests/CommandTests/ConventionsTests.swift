@@ -153,7 +153,7 @@ struct ConventionsTests {
   @Test("the binary runs from anywhere, and --data or BO_REPRO_DATA point at other data")
   func runsFromAnywhere() throws {
     let fm = FileManager.default
-    let built = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let built = builtTool.deletingLastPathComponent()
     let bin = NSTemporaryDirectory() + "bo-repro-bin-\(UInt32.random(in: 0...UInt32.max))"
     try fm.createDirectory(atPath: bin, withIntermediateDirectories: true)
     defer { try? fm.removeItem(atPath: bin) }
@@ -194,19 +194,6 @@ struct ConventionsTests {
   func run(
     _ tool: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]
   ) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    try runTool(arguments, environment: environment, in: directory, tool: tool)
   }
 }

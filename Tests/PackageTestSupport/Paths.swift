@@ -45,14 +45,18 @@ public func kernelFile(_ basename: String, _ blob: String) -> String? {
   try? String(contentsOfFile: "\(kernelFilesDirectory)/\(basename)@\(blob.prefix(12))", encoding: .utf8)
 }
 
-/// Runs the built `bo-repro` with `arguments` in the package root; returns exit status,
-/// stdout and stderr.
+/// The built `bo-repro`, next to the test bundle (`.build/<triple>/debug/`).
+public let builtTool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+  .appendingPathComponent("bo-repro")
+
+/// Runs the built `bo-repro` (or `tool`) with `arguments` in `directory` (the package root),
+/// with `environment` added to this process's; returns exit status, stdout and stderr.
 public func runTool(
-  _ arguments: [String], environment: [String: String] = [:], in directory: String = packageRoot
+  _ arguments: [String], environment: [String: String] = [:], in directory: String = packageRoot,
+  tool path: String? = nil
 ) throws -> (status: Int32, out: String, err: String) {
   // The tool is built next to the test bundle (.build/<triple>/debug/).
-  let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-  let tool = bundle.appendingPathComponent("bo-repro")
+  let tool = path.map { URL(fileURLWithPath: $0) } ?? builtTool
   guard FileManager.default.isExecutableFile(atPath: tool.path) else {
     throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: tool.path])
   }
