@@ -46,6 +46,9 @@ public struct HunkScan: Hashable, Sendable {
   /// For a hunk not found: the function the header names is in the file (the code is there,
   /// in other words), as against a hunk whose header names no function.
   public var inFunction: Bool = false
+  /// For a hunk not found: a run of lines it adds (one that says something) is, whole,
+  /// somewhere in the file.
+  public var addedLinePresent: Bool = false
 }
 
 /// What the scan found in one file the patch touches.
@@ -340,6 +343,9 @@ public final class TreeScanner {
     case (nil, nil): break
     }
     // Neither image: the function is gone, or the code was reworked.
+    // A run the patch adds, whole, somewhere in the file: the change may be there in a form
+    // the search could not place.
+    let addedPresent = images.groups.contains { g in isSignificant(g.added) && !file.occurrences(of: g.added).isEmpty }
     if let function, definition == nil {
       return HunkScan(
         header: hunk.header, section: hunk.section, state: .notFound, line: nil,
@@ -355,9 +361,12 @@ public final class TreeScanner {
       }
       var scan = result(.notFound, nil, full: false, what)
       scan.inFunction = true
+      scan.addedLinePresent = addedPresent
       return scan
     }
-    return result(.notFound, nil, full: false, what)
+    var scan = result(.notFound, nil, full: false, what)
+    scan.addedLinePresent = addedPresent
+    return scan
   }
 
   /// A hunk that changes only whitespace or blank lines.
@@ -449,7 +458,7 @@ public final class TreeScanner {
       // the files: the patch is not there in this form.
       state = .before
       notes.append(
-        "the code around \(notFound.count) hunk(s) differs (\(notFound.joined(separator: ", "))), and none of the lines they add is in the file: a backport must adapt them"
+        "the code around \(notFound.count) hunk(s) differs (\(notFound.joined(separator: ", "))), and no run of lines they add is anywhere in the file: a backport must adapt them"
       )
     } else if applied.isEmpty && notApplied.isEmpty && anchored > 0 {
       state = .rewritten
@@ -463,14 +472,13 @@ public final class TreeScanner {
     return PatchScan(patch: patch.slug, state: state, exact: exact, evidence: evidence, notes: notes, files: files)
   }
 
-  /// Whether no line that a not-found hunk adds is anywhere in its file.
+  /// Whether no run of lines a not-found hunk adds is anywhere in its file, whole (and each
+  /// adds something that says enough to be looked for).
   private func notFoundAddsNothing(_ patch: PatchFile, _ files: [FileScan]) -> Bool {
     for (diff, scan) in zip(patch.files, files) {
       for (hunk, h) in zip(diff.hunks, scan.hunks) where h.state == .notFound && !h.functionMissing {
-        // The text is not kept here; the search found no added run, relaxed or whole, which is
-        // the claim made. A hunk that adds nothing significant cannot support it.
         let added = hunk.lines.filter { $0.kind == .added }.map { normalize($0.text) }.filter { !$0.isEmpty }
-        if !isSignificant(added) { return false }
+        if !isSignificant(added) || h.addedLinePresent { return false }
       }
     }
     return true
