@@ -2,6 +2,7 @@ import Foundation
 import Harness
 import JSONText
 import KernelTrees
+import PatchText
 import Patches
 
 /// One cell of the regression matrix: a patch on a branch.
@@ -216,7 +217,7 @@ public enum RegressionMatrix {
           guard let state = r.states[entry.slug] else { return nil }
           let head = b.patch(entry.slug)?.state
           let agrees =
-            head.map { PatchState(state).applied == $0.applied && (PatchState(state) == .absent) == ($0 == .absent) }
+            head.map { state.applied == $0.applied && (state == .absent) == ($0 == .absent) }
             ?? false
           return "\(entry.slug) \(state)" + (agrees ? "" : " (head: \(head?.rawValue ?? "?"))")
         }

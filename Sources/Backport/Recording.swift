@@ -29,7 +29,7 @@ public enum BranchRecording {
           JSONMember(
             p.patch,
             [
-              "state": .string(PatchState(p.state).rawValue),
+              "state": .string(p.state.rawValue),
               "evidence": .string(
                 "scanned at \(scan.origin.description): " + (p.notes.first.map { $0 + "; " } ?? "")
                   + (p.evidence.first ?? "")),

@@ -39,7 +39,7 @@ public enum ScanReport {
   public static func json(_ scans: [TreeScan]) -> JSONValue {
     if scans.count == 1 {
       let one = tree(scans[0])
-      return .object([JSONMember("schema", 1), JSONMember("command", "scan")] + (one.objectMembers))
+      return .object([JSONMember("schema", 1), JSONMember("command", "scan")] + one.objectMembers)
     }
     return ["schema": 1, "command": "scan", "trees": .array(scans.map(tree))]
   }
@@ -96,13 +96,5 @@ public enum ScanReport {
       }
     }
     return out.joined(separator: "\n")
-  }
-}
-
-extension JSONValue {
-  /// The members of an object (none for anything else).
-  var objectMembers: [JSONMember] {
-    if case .object(let members) = self { return members }
-    return []
   }
 }

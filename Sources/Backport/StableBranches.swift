@@ -4,45 +4,19 @@ import KernelTrees
 import PatchText
 import Patches
 
-/// Where a patch stands on a branch: the three states the branch data states by hand, and the
-/// four more a scan of a tree's code can find (``ScanState``).
-public enum PatchState: String, Hashable, Codable, Sendable, CaseIterable, CustomStringConvertible {
-  /// The code the patch touches does not exist on the branch.
-  case absent
-  /// The code exists; the patch is not applied.
-  case before
-  /// The patch is applied.
-  case after
-  /// Applied in other words (a real backport): runs the patch's after side.
-  case adapted
-  /// Some hunks applied, others not: not run.
-  case partial
-  /// The functions are there, neither image of the hunks is: not run.
-  case rewritten
-  /// A scan could not decide: not run.
-  case unknown
+/// Where a patch stands on a branch: the three states the branch data states by hand
+/// (absent, before, after), and the four more a scan of a tree's code can find (adapted,
+/// partial, rewritten, unknown). One type with the scanner's, so a scanned state is a branch
+/// state as it is.
+public typealias PatchState = ScanState
 
-  public var description: String { rawValue }
-
+extension ScanState {
   /// Whether the tree carries the patch's code (after, or adapted), so its after side runs.
   public var applied: Bool { self == .after || self == .adapted }
 
-  /// Whether the model can run the patch's scenarios for this state.
+  /// Whether the model can run the patch's scenarios for this state: not for partial,
+  /// rewritten or unknown, where either side would claim what the code does not show.
   public var runnable: Bool { [.absent, .before, .after, .adapted].contains(self) }
-
-  /// The state a scan found.
-  public init(_ scan: ScanState) {
-    self =
-      switch scan {
-      case .absent: .absent
-      case .before: .before
-      case .after: .after
-      case .adapted: .adapted
-      case .partial: .partial
-      case .rewritten: .rewritten
-      case .unknown: .unknown
-      }
-  }
 }
 
 /// A branch's maintenance status.
@@ -145,7 +119,7 @@ public struct StableBranch: Hashable, Sendable {
       }
       let evidence = (p.notes.first.map { [$0] } ?? []) + p.evidence.prefix(1)
       return BranchPatch(
-        patch: entry.slug, state: PatchState(p.state), evidence: evidence.joined(separator: "; "),
+        patch: entry.slug, state: p.state, evidence: evidence.joined(separator: "; "),
         confidence: .verified, source: "scan")
     }
   }

@@ -99,6 +99,12 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     out += "\""
   }
 
+  /// The members of an object, in order (none for any other value).
+  public var objectMembers: [JSONMember] {
+    if case .object(let members) = self { return members }
+    return []
+  }
+
   /// The member `key` of an object, if this is one and has it.
   public subscript(key: String) -> JSONValue? {
     guard case .object(let members) = self else { return nil }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Where a patch stands in a scanned tree, decided from the tree's files and the patch's own
 /// hunks, never from a list of known trees.
-public enum ScanState: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum ScanState: String, Hashable, Codable, Sendable, CaseIterable, CustomStringConvertible {
   /// The files or the functions the patch changes do not exist in the tree.
   case absent
   /// The code is there; no hunk is applied.

@@ -3,6 +3,7 @@ import Harness
 import JSONText
 import KernelTrees
 import PackageTestSupport
+import PatchText
 import Patches
 import Testing
 

@@ -47,7 +47,7 @@ struct RecordedScanTests {
     var found: [String] = []
     for b in try Self.branches.get() {
       guard let r = b.recorded else { continue }
-      for (slug, state) in r.states where PatchState(state).applied != b.patch(slug)?.state.applied {
+      for (slug, state) in r.states where state.applied != b.patch(slug)?.state.applied {
         found.append("\(b.name) \(slug)")
       }
     }

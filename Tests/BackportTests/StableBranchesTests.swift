@@ -1,6 +1,7 @@
 import Foundation
 import KernelTrees
 import PackageTestSupport
+import PatchText
 import Patches
 import Testing
 

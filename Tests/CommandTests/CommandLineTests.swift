@@ -39,7 +39,7 @@ struct CommandLineTests {
     let help = try runTool(["--help"])
     #expect(help.status == 0 && help.out.hasPrefix("OVERVIEW: "))
     #expect(help.out.contains("\nUSAGE: bo-repro <command> [<options>]\n"))
-    for command in ["matrix", "review", "patches", "run", "explore", "faults", "fuzz", "bench"] {
+    for command in ["matrix", "scan", "record", "review", "patches", "run", "explore", "faults", "fuzz", "bench"] {
       #expect(help.out.contains("\n  \(command) "), "\(command)")
     }
     #expect(help.out.contains("\nEXIT STATUS:\n"))

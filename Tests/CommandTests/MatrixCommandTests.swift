@@ -87,7 +87,7 @@ struct MatrixCommandTests {
 
   @Test("every command has --help")
   func help() throws {
-    for command in ["matrix", "review", "patches", "explore", "run", "faults", "bench", "fuzz"] {
+    for command in ["matrix", "scan", "record", "review", "patches", "explore", "run", "faults", "bench", "fuzz"] {
       let r = try runTool([command, "--help"])
       #expect(r.status == 0 && r.out.hasPrefix("OVERVIEW: "), "\(command)")
       #expect(r.out.contains("\nUSAGE: bo-repro \(command)"), "\(command)")
