@@ -40,7 +40,8 @@ let patchModelDependencies: [Target.Dependency] = patchModels.map { .target(name
 let packageDataTarget: Target = .target(
   name: "PackageData", path: ".",
   exclude: [
-    "Sources/JSONText", "Sources/PatchText", "Sources/BOCore", "Sources/Patches", "Sources/KernelTrees",
+    "Sources/JSONText", "Sources/PatchText", "Sources/PatchMail", "Sources/BOCore", "Sources/Patches",
+    "Sources/KernelTrees",
     "Sources/Harness", "Sources/Backport", "Sources/Benchmarks", "Sources/bo-repro", "Sources/PackageData/README.md",
     "Tests", "Package.swift", "README.md", "CHANGELOG.md", "BENCHMARKS.md",
   ],
@@ -57,6 +58,9 @@ let libraryTargets: [Target] = [
   .target(name: "JSONText", exclude: ["README.md"], swiftSettings: strictSettings),
   // Text: patch files, blob ids, hunk application. Foundation only, no model.
   .target(name: "PatchText", exclude: ["README.md"], swiftSettings: strictSettings),
+  // Mail: mboxes and patch mails as the stable workflow sends them, decoded to patches;
+  // git patch-id. Foundation and the patch text only.
+  .target(name: "PatchMail", dependencies: ["PatchText"], exclude: ["README.md"], swiftSettings: strictSettings),
   // Models: the shared BO core, the patch catalog and protocol (one target per pair above).
   .target(name: "BOCore", exclude: ["README.md"], swiftSettings: strictSettings),
   .target(
@@ -73,7 +77,7 @@ let libraryTargets: [Target] = [
     exclude: ["README.md"], swiftSettings: strictSettings),
   // Products: stable-branch data, the regression matrix, the review note, the listing.
   .target(
-    name: "Backport", dependencies: ["JSONText", "PatchText", "Patches", "KernelTrees", "Harness"],
+    name: "Backport", dependencies: ["JSONText", "PatchText", "PatchMail", "Patches", "KernelTrees", "Harness"],
     exclude: ["README.md"],
     swiftSettings: strictSettings),
   // Measurement: the benchmark driver behind `bo-repro bench`.
@@ -85,7 +89,8 @@ let libraryTargets: [Target] = [
   .executableTarget(
     name: "bo-repro",
     dependencies: [
-      "JSONText", "PatchText", "BOCore", "Patches", "KernelTrees", "Harness", "Backport", "Benchmarks", "PackageData",
+      "JSONText", "PatchText", "PatchMail", "BOCore", "Patches", "KernelTrees", "Harness", "Backport", "Benchmarks",
+      "PackageData",
     ],
     exclude: ["README.md"], swiftSettings: strictSettings),
 ]
@@ -103,6 +108,9 @@ let testSupportTargets: [Target] = [
 let testTargets: [Target] = [
   .testTarget(
     name: "PatchTextTests", dependencies: ["PatchText", "PackageTestSupport"], swiftSettings: strictSettings),
+  .testTarget(
+    name: "PatchMailTests", dependencies: ["PatchText", "PatchMail", "PackageTestSupport"],
+    swiftSettings: strictSettings),
   .testTarget(name: "BOCoreTests", dependencies: ["BOCore"], swiftSettings: strictSettings),
   .testTarget(
     name: "PatchesTests",
@@ -121,7 +129,9 @@ let testTargets: [Target] = [
     swiftSettings: strictSettings),
   .testTarget(
     name: "BackportTests",
-    dependencies: ["JSONText", "PatchText", "Patches", "KernelTrees", "Harness", "Backport", "PackageTestSupport"],
+    dependencies: [
+      "JSONText", "PatchText", "PatchMail", "Patches", "KernelTrees", "Harness", "Backport", "PackageTestSupport",
+    ],
     swiftSettings: strictSettings),
   // The built tool, run as a process.
   .testTarget(name: "CommandTests", dependencies: ["PackageTestSupport"], swiftSettings: strictSettings),
@@ -131,6 +141,7 @@ let package = Package(
   name: "bo-repro",
   products: [
     .library(name: "PatchText", targets: ["PatchText"]),
+    .library(name: "PatchMail", targets: ["PatchMail"]),
     .library(name: "BOCore", targets: ["BOCore"]),
     .library(name: "Patches", targets: ["Patches"]),
     .library(name: "KernelTrees", targets: ["KernelTrees"]),
