@@ -50,6 +50,16 @@ extension Arguments {
   }
 }
 
+/// The time a report is stamped with (KCIDB's `start_time`): now, or `SOURCE_DATE_EPOCH`
+/// (seconds since 1970, the reproducible-builds convention) when it is set to a number, so
+/// that the same input gives the same output.
+func reportDate() -> Date {
+  if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let seconds = Int(epoch) {
+    return Date(timeIntervalSince1970: TimeInterval(seconds))
+  }
+  return Date()
+}
+
 /// Prints a JSON document.
 func printJSON(_ value: JSONValue) {
   Terminal.print(value.serialized())

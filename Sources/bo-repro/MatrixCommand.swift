@@ -11,10 +11,10 @@ enum MatrixCommand: Command {
     name: "matrix",
     abstract: "The regression matrix: which stable branch carries which behaviour.",
     discussion: """
-      Composes each stable branch's kernel tree from the branch data (fixtures/stable-branches.json), runs every patch's scenarios (fixtures/scenarios) on it, and prints one row per branch and one column per patch: the state (absent, before, after), its confidence and the verdict of the runs. --compare prints what changed since a previous --format json run (regressions, fixes, other changes, new and removed cells) in the --format given.
+      Composes each stable branch's kernel tree from the branch data (fixtures/stable-branches.json), runs every patch's scenarios (fixtures/scenarios) on it, and prints one row per branch and one column per patch: the state (absent, before, after), its confidence and the verdict of the runs. --format kcidb writes the matrix as KernelCI KCIDB v5.3 JSON: a checkout and a build (the model tree) per branch, a test per patch and scenario (PASS fixed, FAIL the bug, DONE a feature's old behaviour, SKIP absent or not run, ERROR inconsistent, MISS not composable), stamped now or at SOURCE_DATE_EPOCH. --compare prints what changed since a previous --format json run (regressions, fixes, other changes, new and removed cells) in the --format given.
       """,
     options: [
-      .format(["markdown", "json", "csv"], default: "markdown"),
+      .format(["markdown", "json", "csv", "kcidb"], default: "markdown"),
       OptionSpec(
         name: "--branch", value: "name", repeatable: true,
         help: "Only this branch's row (comma-separated names work too; 6.18, v6.18 and linux-6.18.y name 6.18.y)."
@@ -39,6 +39,7 @@ enum MatrixCommand: Command {
       ),
       ("bo-repro matrix --branch 6.18 --branch 7.1 --format json", "Two rows, as JSON."),
       ("bo-repro matrix --compare last-week.json", "What changed since last week's run; exit 2 on a regression."),
+      ("bo-repro matrix --format kcidb > matrix.kcidb.json", "The matrix as KCIDB v5.3 JSON, for kcidb-validate."),
     ],
     exitStatuses: [
       (.success, "the matrix (or the comparison) was printed and nothing failed"),
@@ -52,11 +53,17 @@ enum MatrixCommand: Command {
 
   static func run(_ a: Arguments) throws -> ExitStatus {
     let format = a.value("--format")!
+    if format == "kcidb" && a["--compare"] != nil {
+      throw UsageError(
+        description: "--compare has no --format kcidb: KCIDB holds results, not changes (markdown, json or csv)")
+    }
     let set: StableBranchSet
     var source = a["--branches"] ?? "fixtures/stable-branches.json"
+    var scanned: [(name: String, scan: TreeScan)] = []
     if let repo = a["--git"] {
       guard a["--branches"] == nil else { throw UsageError(description: "--git and --branches exclude each other") }
-      set = try scannedBranches(a, repo: repo)
+      scanned = try scans(a, repo: repo)
+      set = StableBranchSet(branches: scanned.map { StableBranch(name: $0.name, scan: $0.scan) })
       source = "scans of the code in \(repo)"
     } else {
       guard a.values("--ref").isEmpty else { throw UsageError(description: "--ref needs --git REPO") }
@@ -94,6 +101,12 @@ enum MatrixCommand: Command {
       switch format {
       case "json": printJSON(RegressionMatrix.json(rows))
       case "csv": Terminal.print(RegressionMatrix.csv(rows))
+      case "kcidb":
+        let date = reportDate()
+        // A --git row is the scanned tree, not the stable branch its name may match.
+        let checkouts = Dictionary(
+          scanned.map { ($0.name, KCIDB.checkout(scan: $0.scan, at: date)) }, uniquingKeysWith: { a, _ in a })
+        printJSON(KCIDB.document(matrix: rows, scenarios: scenarios, checkouts: checkouts, at: date).json)
       default:
         Terminal.print(
           RegressionMatrix.markdown(
@@ -107,12 +120,6 @@ enum MatrixCommand: Command {
         description: "verdicts disagree with the branch data for: \(mismatches.joined(separator: ", "))")
     }
     return .success
-  }
-
-  /// One branch per `--ref NAME=REF`, its states scanned from the code at REF through one
-  /// git cat-file process.
-  static func scannedBranches(_ a: Arguments, repo: String) throws -> StableBranchSet {
-    StableBranchSet(branches: try scans(a, repo: repo).map { StableBranch(name: $0.name, scan: $0.scan) })
   }
 
   /// The scan of every `--ref NAME=REF` (a bare REF names its own row).

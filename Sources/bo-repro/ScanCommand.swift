@@ -10,7 +10,7 @@ enum ScanCommand: Command {
     name: "scan",
     abstract: "Which of the modelled patches a kernel tree carries, decided from its code.",
     discussion: """
-      Reads the files the patches touch (named by their own diff headers) and the top-level Makefile (for the version) from a kernel source directory (a work tree, an unpacked tarball, or a directory holding some of the files at their kernel paths), or with --git from a repository at any number of refs, with no checkout and one git cat-file process. For every patch it reports a state, with the deciding line of each hunk: absent (the code is not there), before, after, adapted (applied in other words: a real backport), partial (some hunks applied; a changed signature whose callers are not updated is named as a build break), rewritten (the functions are there, neither image is), or unknown (with why). A file whose blob id is the patch's pre- or post-image decides exactly. Scanning only reads.
+      Reads the files the patches touch (named by their own diff headers) and the top-level Makefile (for the version) from a kernel source directory (a work tree, an unpacked tarball, or a directory holding some of the files at their kernel paths), or with --git from a repository at any number of refs, with no checkout and one git cat-file process. For every patch it reports a state, with the deciding line of each hunk: absent (the code is not there), before, after, adapted (applied in other words: a real backport), partial (some hunks applied; a changed signature whose callers are not updated is named as a build break), rewritten (the functions are there, neither image is), or unknown (with why). A file whose blob id is the patch's pre- or post-image decides exactly. --format kcidb writes KernelCI KCIDB v5.3 JSON: a checkout and a build per tree, a test per patch (PASS after or adapted, FAIL before, DONE a feature's before, SKIP absent, ERROR partial, rewritten or unknown), stamped now or at SOURCE_DATE_EPOCH. Scanning only reads.
       """,
     arguments: [
       ArgumentSpec(
@@ -19,7 +19,7 @@ enum ScanCommand: Command {
     ],
     options: [
       OptionSpec(name: "--git", value: "repo", help: "Read the refs from this git repository (a work tree or bare)."),
-      .format(["text", "json", "csv"], default: "text"),
+      .format(["text", "json", "csv", "kcidb"], default: "text"),
       OptionSpec(name: "--dir", value: "dir", defaultValue: "patches", help: "The patches to look for."),
     ],
     examples: [
@@ -54,6 +54,7 @@ enum ScanCommand: Command {
     switch a.value("--format") {
     case "json": printJSON(ScanReport.json(scans))
     case "csv": Terminal.print(ScanReport.csv(scans))
+    case "kcidb": printJSON(KCIDB.document(scans: scans, at: reportDate()).json)
     default: Terminal.print(scans.map(ScanReport.text).joined(separator: "\n\n"))
     }
     return .success

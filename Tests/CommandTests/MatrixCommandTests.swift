@@ -56,7 +56,9 @@ struct MatrixCommandTests {
         ["matrix", "--branch", "4.19.y"], Int32(64),
         "bo-repro: unknown branch '4.19.y' (known: 5.10.y, 5.15.y, 6.1.y, 6.6.y, 6.12.y, 6.15.y, 6.16.y, 6.17.y, 6.18.y, 6.19.y, 7.0.y, 7.1.y, 7.2.y, mainline; also written 6.18, v6.18, linux-6.18.y, stable/linux-6.18.y)"
       ),
-      (["matrix", "--format", "xml"], 64, "bo-repro: unknown format 'xml' for --format (markdown, json or csv)"),
+      (
+        ["matrix", "--format", "xml"], 64, "bo-repro: unknown format 'xml' for --format (markdown, json, csv or kcidb)"
+      ),
       (["matrix", "--compare", "/nonexistent.json"], 1, "bo-repro: /nonexistent.json: cannot read the file"),
       (["matrix", "--branches", "/nonexistent.json"], 1, "bo-repro: /nonexistent.json: cannot read the file"),
       (
