@@ -18,6 +18,15 @@ public enum GitBlob {
 
   /// SHA-1 (FIPS 180-4) of `message`, in lowercase hex. Used for git ids only, not security.
   static func sha1(_ message: [UInt8]) -> String {
+    sha1Digest(message).map { byte in
+      let s = String(byte, radix: 16)
+      return s.count == 1 ? "0" + s : s
+    }.joined()
+  }
+
+  /// SHA-1 (FIPS 180-4) of `message`: the 20-byte digest, most significant byte first (as git
+  /// stores an object id). Used for git ids only (blob ids, `git patch-id`), not security.
+  public static func sha1Digest(_ message: [UInt8]) -> [UInt8] {
     var h: (UInt32, UInt32, UInt32, UInt32, UInt32) =
       (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
     var data = message
@@ -56,9 +65,11 @@ public enum GitBlob {
       }
       h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
     }
-    return [h.0, h.1, h.2, h.3, h.4].map { v in
-      let s = String(v, radix: 16)
-      return String(repeating: "0", count: 8 - s.count) + s
-    }.joined()
+    return [h.0, h.1, h.2, h.3, h.4].flatMap { v in
+      [
+        UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8),
+        UInt8(truncatingIfNeeded: v),
+      ]
+    }
   }
 }
