@@ -2,6 +2,7 @@ import Foundation
 import Harness
 import JSONText
 import KernelTrees
+import PatchMail
 import PatchText
 import Patches
 
@@ -22,6 +23,31 @@ public struct ReviewReport: Sendable {
     case blocked
     /// The package cannot decide (a patch it does not model).
     case unknown
+    /// The patch carries only some of the upstream patch's hunks: no verdict of the full fix.
+    case partial
+  }
+
+  /// For a FAILED mail: one of its "Possible dependencies", and whether the code and the
+  /// behaviour need it.
+  public struct DependencyAssessment: Sendable, Hashable {
+    /// How much a dependency is needed.
+    public enum Need: String, Sendable, Hashable {
+      /// The failing patch itself (the stable scripts list it first).
+      case itself
+      case needed
+      /// The tree (or branch) carries it already.
+      case carried
+      case notNeeded = "not-needed"
+      /// Not a patch the package models: cannot say.
+      case unknown
+    }
+    public let commit: String
+    public let subject: String
+    /// The package's slug for it, when it is one of its patches.
+    public let patch: String?
+    public let code: Need
+    public let behaviour: Need
+    public let why: String
   }
 
   /// A patch this one needs, from the patch texts.
@@ -107,6 +133,17 @@ public struct ReviewReport: Sendable {
   /// The verdict in one sentence.
   public let reason: String
 
+  /// How the patch was recognised (basis, evidence, hunk coverage), when it was.
+  public var recognition: PatchRecognition? = nil
+  /// The mail it came from, when it came from one.
+  public var mail: PatchMail? = nil
+  /// The check against a real tree, with `--tree` or `--git`.
+  public var treeCheck: TreeCheckReport? = nil
+  /// For a FAILED mail: its "Possible dependencies", each assessed.
+  public var dependencies: [DependencyAssessment] = []
+  /// The patches of the series reviewed before this one and taken as applied.
+  public var earlierInSeries: [String] = []
+
   /// The prerequisites the branch lacks, as a "Possible dependencies:" list would name them.
   public var possibleDependencies: [Prerequisite] { prerequisites.filter { !$0.carried } }
 }
@@ -139,13 +176,22 @@ public enum BackportReview {
   ///   the patch, and which change outcome.
   /// - The verdict: apply, not needed, already applied, blocked (with the possible
   ///   dependencies), or unknown.
+  ///
+  /// A patch from a mail (`mail`) is recognised by ``PatchRecogniser`` (upstream commit,
+  /// patch-id, hunk content, subject); one carrying only some of the upstream hunks is
+  /// `partial`, with no verdict of the full fix. With `tree`, the patch is also checked
+  /// against the tree's files (``TreeCheck``), and a conflict there blocks it.
   public static func review(
-    patch given: PatchFile, onto branch: StableBranch, set: PatchSet, scenarios: [Scenario]
+    patch given: PatchFile, onto branch: StableBranch, set: PatchSet, scenarios: [Scenario],
+    mail: PatchMail? = nil, tree: (any KernelSource)? = nil, treeScan: TreeScan? = nil, byFileName: Bool = true,
+    earlierInSeries: [String] = []
   ) throws -> ReviewReport {
-    // A file outside patches/ is recognised by its index lines (or subject) when it is one of
-    // the package's patches under another name; its own text is what is checked below.
-    let match = set.recognise(given)
-    let recognised = match?.patch
+    // A patch outside patches/ is recognised when it is one of the package's patches under
+    // another name; its own text is what is checked below.
+    let match = PatchRecogniser.recognise(
+      given, references: mail?.upstream ?? [], patchID: mail?.patchID, in: set, byFileName: byFileName)
+    // A subject alone, or an upstream id whose changes are not there, is no recognition.
+    let recognised = match.flatMap { $0.coverage.carriesAny ? $0.patch : nil }
     let patch = given
     let slug = recognised?.slug ?? given.slug
     let catalog = recognised == nil ? nil : PatchCatalog.patch(slug)
@@ -290,12 +336,15 @@ public enum BackportReview {
     var notRun: String?
     var composeError: String?
     if let entry, entry.state == .before, PatchModels.model(slug) != nil {
-      let base = branch.tree
-      switch Result(catching: { try KernelTree(base: branch.name, stack: base.stack + [slug]) }) {
+      // A scanned branch may carry a stack the model cannot compose.
+      switch Result(catching: { () throws -> (KernelTree, KernelTree) in
+        let base = try branch.compose()
+        return (base, try KernelTree(base: branch.name, stack: base.stack + [slug]))
+      }) {
       case .failure(let error):
         composeError = "\(error)"
         notRun = "the model cannot compose \(branch.name) + \(slug): \(error)."
-      case .success(let patched):
+      case .success(let (base, patched)):
         behaviour = try mine.map { try Self.behaviour($0, base: base, patched: patched) }
       }
     } else {
@@ -357,6 +406,56 @@ public enum BackportReview {
       reason = "the package does not model this patch; only the text checks apply."
     }
 
+    var verdict_ = verdict
+    var reason_ = reason
+    var notRun_ = notRun
+    var behaviour_ = behaviour
+    // Recognised, but only part of the upstream patch: no verdict of the full fix.
+    if let match, match.coverage.carriesAny, !match.coverage.isComplete,
+      entry?.state == .before || entry?.state == nil
+    {
+      let c = match.coverage
+      verdict_ = .partial
+      let carried = c.items.filter { $0.state != .missing }.count
+      var why = ["it carries \(carried) of the \(c.items.count) hunks of \(slug)"]
+      if !c.missingFiles.isEmpty { why.append("nothing of \(c.missingFiles.joined(separator: ", "))") }
+      why.append("missing: " + c.missingHunks.joined(separator: ", "))
+      why += c.buildBreaks
+      reason_ =
+        "partial: " + why.joined(separator: "; ")
+        + ". No verdict of the full fix: backport the missing hunks, or say why they are not needed."
+      behaviour_ = []
+      notRun_ = "it is a partial backport; the scenarios model the full fix"
+    }
+    if let match, !match.coverage.carriesAny {
+      verdict_ = .unknown
+      reason_ =
+        "the patch names \(match.patch.slug) (by \(match.detail)) but carries none of its changed lines; it is not that patch as the package knows it."
+    }
+    // Against a real tree.
+    var treeCheck: TreeCheckReport?
+    if let tree {
+      let check = try TreeCheck.check(given, slug: recognised?.slug, source: tree, set: set, scan: treeScan)
+      treeCheck = check
+      if verdict_ == .apply || verdict_ == .blocked || verdict_ == .unknown && recognised == nil {
+        switch check.outcome {
+        case .conflicts:
+          verdict_ = .blocked
+          reason_ =
+            "it does not apply to \(check.tree): "
+            + (check.explanations.first ?? "a hunk's context is not in the tree")
+        case .missingFile where entry?.state != .absent:
+          verdict_ = .blocked
+          reason_ = "\(check.tree) lacks a file it changes: " + (check.explanations.first ?? "")
+        case .alreadyApplied:
+          verdict_ = .alreadyApplied
+          reason_ = "every hunk's post-image is already in \(check.tree)."
+        default:
+          break
+        }
+      }
+    }
+
     var unverified: String?
     if case .unverified(let why)? = entry?.confidence { unverified = why }
     var upstreamStatus: String?
@@ -365,14 +464,22 @@ public enum BackportReview {
     case .mergedCommitUnknown(let release, _)?: upstreamStatus = "merged, upstream commit unknown; \(release)"
     default: upstreamStatus = nil
     }
-    return ReviewReport(
+    var report = ReviewReport(
       patch: slug, modelled: recognised != nil, subject: patch.subject, file: given.path,
-      recognisedBy: match.flatMap { $0.patch.slug != given.slug ? $0.by : nil },
+      recognisedBy: match.flatMap { $0.basis != .fileName || $0.patch.slug != given.slug ? $0.detail : nil },
       upstreamCommit: catalog?.upstreamCommit ?? patch.upstreamCommit, upstreamStatus: upstreamStatus,
       fixes: patch.trailers("Fixes"), branch: branch.name, branchStatus: branch.status.description,
       state: entry?.state, stateEvidence: entry?.evidence, stateUnverified: unverified, preImageNotes: notes,
       prerequisites: prerequisites, conflicts: conflicts, series: series, neededSiblings: neededSiblings,
-      behaviour: behaviour, behaviourNotRun: notRun, proof: proof, verdict: verdict, reason: reason)
+      behaviour: behaviour_, behaviourNotRun: notRun_, proof: proof, verdict: verdict_, reason: reason_)
+    report.recognition = match
+    report.mail = mail
+    report.treeCheck = treeCheck
+    report.earlierInSeries = earlierInSeries
+    if let failed = mail?.failed {
+      report.dependencies = assess(failed, slug: recognised?.slug, report: report, branch: branch, scan: treeScan)
+    }
+    return report
   }
 
   /// One scenario run on the branch's tree without and with the patch.
@@ -551,9 +658,63 @@ extension ReviewReport {
       out.append("upstream: \(upstreamStatus)")
     }
     for f in fixes { out.append("Fixes: \(f)") }
+    if let mail {
+      let s = mail.subject
+      var prefix = s.extras
+      if let c = s.counter { prefix.append("\(c.number)/\(c.total)") }
+      if s.revision > 1 { prefix.append("v\(s.revision)") }
+      out.append(
+        "mail: \(mail.source): \"\(mail.failed.map { "FAILED for \($0.branch): " } ?? "")\(s.subject)\""
+          + (prefix.isEmpty ? "" : " [\(prefix.joined(separator: " "))]") + (s.isReply ? " (a reply)" : ""))
+      for r in mail.upstream { out.append("  upstream reference: \(r.commit.prefix(12)) (\(r.form.rawValue))") }
+      for c in mail.stableCc { out.append("  Cc: \(c.address)" + (c.note.map { " # \($0)" } ?? "")) }
+      for n in mail.readingNotes { out.append("  (\(n))") }
+    }
+    if !earlierInSeries.isEmpty {
+      out.append("(seen after \(earlierInSeries.joined(separator: ", ")), earlier in the series, taken as applied)")
+    }
     if let recognisedBy { out.append("(\(file) recognised as \(patch) by \(recognisedBy))") }
     out.append("verdict: \(verdict.rawValue): \(reason)")
     out.append("")
+
+    if let recognition, recognition.basis != .fileName || !recognition.coverage.isComplete {
+      let c = recognition.coverage
+      out.append("hunks of \(recognition.patch.slug) (by their changed lines, whitespace and context ignored):")
+      for i in c.items {
+        out.append(
+          "  \(i.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \((i.file as NSString).lastPathComponent) \(i.header)"
+            + (i.function.map { " (\($0))" } ?? "")
+            + (i.state == .carried ? "" : ": \(i.matched) of \(i.total) changed lines"))
+      }
+      if !c.missingFiles.isEmpty { out.append("  missing files: \(c.missingFiles.joined(separator: ", "))") }
+      for b in c.buildBreaks { out.append("  \(b)") }
+      if !c.extraFiles.isEmpty { out.append("  also changes: \(c.extraFiles.joined(separator: ", "))") }
+      out.append("")
+    }
+
+    if let t = treeCheck {
+      out.append("tree: \(t.tree): \(t.outcome.rawValue)")
+      for h in t.hunks {
+        out.append(
+          "  \((h.file as NSString).lastPathComponent) \(h.header)\(h.function.map { " (\($0))" } ?? ""): \(h.summary)")
+        out += h.treeLines.map { "    " + $0 }
+      }
+      out += t.explanations.map { "  " + $0 }
+      out.append("")
+    }
+
+    if let failed = mail?.failed {
+      out.append(
+        "FAILED to apply to \(failed.branch)-stable"
+          + (failed.commit.map { " (\($0.prefix(12)))" } ?? "") + "; its \"Possible dependencies:\":")
+      if dependencies.isEmpty { out.append("  (the list is empty)") }
+      for d in dependencies {
+        out.append(
+          "  \(d.commit.prefix(12)) (\"\(d.subject)\"): code \(d.code.rawValue), behaviour \(d.behaviour.rawValue): \(d.why)"
+        )
+      }
+      out.append("")
+    }
 
     out.append("code:")
     let unverified = stateUnverified.map { " (UNVERIFIED: \($0))" } ?? ""
@@ -682,6 +843,76 @@ extension ReviewReport {
         }),
       "behaviourNotRun": JSONValue(behaviourNotRun),
       "proof": JSONValue(proof),
+      "recognition": recognition.map(Self.json) ?? .null,
+      "mail": mail.map(Self.json) ?? .null,
+      "tree": treeCheck.map(Self.json) ?? .null,
+      "dependencies": .array(
+        dependencies.map {
+          [
+            "commit": .string($0.commit), "subject": .string($0.subject), "patch": JSONValue($0.patch),
+            "code": .string($0.code.rawValue), "behaviour": .string($0.behaviour.rawValue), "why": .string($0.why),
+          ]
+        }),
+      "earlierInSeries": JSONValue(earlierInSeries),
+    ]
+  }
+
+  static func json(_ r: PatchRecognition) -> JSONValue {
+    let c = r.coverage
+    return [
+      "patch": .string(r.patch.slug), "basis": .string(r.basis.rawValue), "detail": .string(r.detail),
+      "complete": .bool(c.isComplete),
+      "hunks": .array(
+        c.items.map {
+          [
+            "file": .string($0.file), "header": .string($0.header), "function": JSONValue($0.function),
+            "state": .string($0.state.rawValue), "matched": .int($0.matched),
+            "total": .int($0.total),
+          ]
+        }),
+      "missingFiles": JSONValue(c.missingFiles), "missingHunks": JSONValue(c.missingHunks),
+      "buildBreaks": JSONValue(c.buildBreaks), "extraFiles": JSONValue(c.extraFiles),
+    ]
+  }
+
+  static func json(_ m: PatchMail) -> JSONValue {
+    let s = m.subject
+    let failed: JSONValue =
+      m.failed.map { f in
+        [
+          "branch": .string(f.branch), "commit": JSONValue(f.commit), "quotedSubject": .string(f.quotedSubject),
+          "shape": .string(f.shape), "commands": JSONValue(f.commands),
+          "possibleDependencies": .array(
+            f.possibleDependencies.map { ["commit": .string($0.commit), "subject": .string($0.subject)] }),
+        ]
+      } ?? .null
+    return [
+      "source": .string(m.source), "index": .int(m.index), "subject": .string(s.raw),
+      "prefix": [
+        "reply": .bool(s.isReply), "flags": JSONValue(s.flags), "extras": JSONValue(s.extras),
+        "revision": .int(s.revision),
+        "counter": s.counter.map { ["number": .int($0.number), "total": .int($0.total)] }
+          ?? .null,
+        "branches": JSONValue(s.branches),
+      ],
+      "author": .string(m.author), "messageID": JSONValue(m.messageID),
+      "upstream": .array(m.upstream.map { ["commit": .string($0.commit), "form": .string($0.form.rawValue)] }),
+      "stableCc": .array(m.stableCc.map { ["address": .string($0.address), "note": JSONValue($0.note)] }),
+      "patchID": JSONValue(m.patchID), "failed": failed, "readingNotes": JSONValue(m.readingNotes),
+    ]
+  }
+
+  static func json(_ t: TreeCheckReport) -> JSONValue {
+    [
+      "tree": .string(t.tree), "outcome": .string(t.outcome.rawValue),
+      "hunks": .array(
+        t.hunks.map {
+          [
+            "file": .string($0.file), "header": .string($0.header), "function": JSONValue($0.function),
+            "summary": .string($0.summary), "treeLines": JSONValue($0.treeLines),
+          ]
+        }),
+      "explanations": JSONValue(t.explanations), "missingForCode": JSONValue(t.missingForCode),
     ]
   }
 }

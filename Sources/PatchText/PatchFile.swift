@@ -47,6 +47,12 @@ public struct PatchFile: Hashable, Sendable {
     if let m = body.firstMatch(of: #/(?m)^commit ([0-9a-f]{12,40}) upstream\.?$/#) {
       return String(m.1)
     }
+    // `git cherry-pick -x` (a trailer-like line `git interpret-trailers` does not list).
+    if let m = (body + "\n" + trailers.map { "\($0.key): \($0.value)" }.joined(separator: "\n")).firstMatch(
+      of: #/\(cherry picked from commit ([0-9a-f]{40})\)/#)
+    {
+      return String(m.1)
+    }
     if let commit { return commit }
     if let m = notes.firstMatch(of: #/(?m)^Upstream: ([0-9a-f]{12,40})/#) { return String(m.1) }
     return nil
@@ -200,20 +206,37 @@ extension PatchFile {
   }
 
   /// Parses `text`; `path` names it in errors.
-  public init(parsing text: String, path: String) throws {
+  ///
+  /// - Parameter leniency: ``PatchLeniency/strict`` for the package's own patch files (the
+  ///   diffstat must match the hunks, nothing may follow the signature);
+  ///   ``PatchLeniency/mail`` for a patch taken out of a mail, read as `git am` reads it:
+  ///   text after the last hunk is ignored (a list footer, a reply's quote) and a stale
+  ///   diffstat is not an error, since `git apply` ignores both.
+  public init(parsing text: String, path: String, leniency: PatchLeniency = .strict) throws {
     guard text.utf8.count <= PatchLimits.maxBytes else {
       throw PatchParseError(
         path: path, line: 0, message: "larger than the \(PatchLimits.maxBytes >> 20) MiB a patch may be")
     }
     var p = try PatchParser(text: text, path: path)
+    p.leniency = leniency
     self = try p.parse()
   }
+}
+
+/// How strictly a patch text is read.
+public enum PatchLeniency: Sendable {
+  /// The package's own files: every line accounted for, the diffstat checked.
+  case strict
+  /// A patch out of a mail, as `git am` takes it: what follows the last hunk and the diffstat
+  /// are not checked.
+  case mail
 }
 
 /// The parser's state: the lines and the current position.
 private struct PatchParser {
   let lines: [Substring]
   let path: String
+  var leniency = PatchLeniency.strict
   var i = 0
   /// Hunks parsed so far, over all files.
   var hunkCount = 0
@@ -307,18 +330,19 @@ private struct PatchParser {
     // The "-- " signature and the git version.
     var gitVersion: String?
     if !atEnd {
-      guard current == "-- " else {
+      if current == "-- " {
+        i += 1
+        if !atEnd { gitVersion = String(current) }
+      } else if leniency == .strict {
         throw error("unexpected line after the last hunk: '\(current.prefix(60))'")
       }
-      i += 1
-      if !atEnd { gitVersion = String(current) }
     }
 
     let patch = PatchFile(
       path: path, commit: commit, author: author, date: date, subject: subject,
       subjectPrefix: prefix, body: body, trailers: trailers, notes: notes, files: files,
       gitVersion: gitVersion)
-    try checkDiffstat(statLines, against: patch, at: afterSeparator + statStart)
+    if leniency == .strict { try checkDiffstat(statLines, against: patch, at: afterSeparator + statStart) }
     return patch
   }
 
@@ -618,8 +642,10 @@ private func parsePerson(_ s: String) -> Person {
 
 /// Decodes RFC 2047 encoded words (`=?UTF-8?q?Thomas=20Hellstr=C3=B6m?=`, `?b?` too), as
 /// `git format-patch` writes non-ASCII names and subjects. Whitespace between adjacent
-/// encoded words is dropped, as the RFC says.
-func decodeEncodedWords(_ s: String) -> String {
+/// encoded words is dropped, as the RFC says. UTF-8 and US-ASCII words decode as UTF-8 (an
+/// invalid sequence becoming U+FFFD), ISO-8859-1 (`latin1`) and Windows-1252 words byte for
+/// code point; other charsets are read as UTF-8.
+public func decodeEncodedWords(_ s: String) -> String {
   let word = #/=\?([^?]+)\?([qQbB])\?([^?]*)\?=/#
   var out = ""
   var rest = Substring(s)
@@ -644,7 +670,12 @@ func decodeEncodedWords(_ s: String) -> String {
         }
       }
     }
-    out += String(decoding: bytes, as: UTF8.self)
+    let charset = m.1.lowercased()
+    if ["iso-8859-1", "latin1", "iso8859-1", "windows-1252", "cp1252"].contains(charset) {
+      out += String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    } else {
+      out += String(decoding: bytes, as: UTF8.self)
+    }
     rest = rest[m.range.upperBound...]
     lastWasEncoded = true
   }

@@ -19,6 +19,9 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
   case blocked = 5
   /// `review`: cannot decide (a patch the package does not model, a state it cannot tell).
   case unknown = 6
+  /// `review`: a partial backport (only some of the upstream patch's hunks), no verdict of
+  /// the full fix; for a series, at least one message could not be read.
+  case partial = 7
   /// A usage error: an unknown command or option, a missing or malformed value.
   case usage = 64
 }
@@ -32,6 +35,13 @@ struct UsageError: Error, CustomStringConvertible {
 /// exit status 2.
 struct CheckFailed: Error, CustomStringConvertible {
   let description: String
+}
+
+/// Bad input found by a command (an unreadable mail, a message with no patch): one line on
+/// stderr and exit status 1.
+struct CommandError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
 }
 
 /// One option a command accepts, for parsing and for its help.

@@ -2,6 +2,7 @@ import Backport
 import Foundation
 import JSONText
 import PackageData
+import PatchMail
 import PatchText
 
 /// `bo-repro scan`: which of the patches a kernel tree carries, from its code.
@@ -21,9 +22,15 @@ enum ScanCommand: Command {
       OptionSpec(name: "--git", value: "repo", help: "Read the refs from this git repository (a work tree or bare)."),
       .format(["text", "json", "csv", "kcidb"], default: "text"),
       OptionSpec(name: "--dir", value: "dir", defaultValue: "patches", help: "The patches to look for."),
+      OptionSpec(
+        name: "--patch", value: "file",
+        help:
+          "Look for the patches of this patch file, mail or mbox (- for standard input) instead: each named by the package's patch it is recognised as, else by its subject."
+      ),
     ],
     examples: [
       ("bo-repro scan ~/linux", "A work tree: which patches it carries, with evidence."),
+      ("bo-repro scan ~/linux --patch queue.mbox", "Which of a queue's backports the tree already carries."),
       (
         "bo-repro scan --git ~/linux v6.12.58 v6.18.42 linux-7.1.y --format json",
         "Three refs of a repository, as JSON."
@@ -40,7 +47,8 @@ enum ScanCommand: Command {
       throw UsageError(description: "scan needs a kernel tree: 'scan PATH' or 'scan --git REPO REF...'")
     }
     let set = try PatchSet(directory: a["--dir"] ?? a.data().patches)
-    let scanner = TreeScanner(patches: PatchListing.ordered(set))
+    let scanner = TreeScanner(
+      patches: try a["--patch"].map { try mailPatches($0, set: set) } ?? PatchListing.ordered(set))
     var scans: [TreeScan] = []
     if let repo = a["--git"] {
       let git = try GitRepository(path: repo)
@@ -58,5 +66,37 @@ enum ScanCommand: Command {
     default: Terminal.print(scans.map(ScanReport.text).joined(separator: "\n\n"))
     }
     return .success
+  }
+
+  /// The patches of a patch file, mail or mbox, each named (its slug) by the package's patch
+  /// it is recognised as, else by its subject; a message without a readable patch is one
+  /// line on stderr and left out.
+  static func mailPatches(_ path: String, set: PatchSet) throws -> [PatchFile] {
+    let box = try PatchMailbox(path: path)
+    var patches: [PatchFile] = []
+    for item in box.items {
+      switch item {
+      case .unreadable(_, let error):
+        Terminal.error("bo-repro: \(Terminal.escaped(error.description)): unreadable, skipped")
+      case .mail(let mail):
+        guard var patch = mail.patch else {
+          Terminal.error("bo-repro: \(Terminal.escaped(mail.source)): no patch in the message, skipped")
+          continue
+        }
+        let recognised = PatchRecogniser.recognise(
+          patch, references: mail.upstream, patchID: mail.patchID, in: set, byFileName: false)
+        var name =
+          recognised.flatMap { $0.coverage.carriesAny ? $0.patch.slug : nil }
+          ?? String(
+            mail.subject.subject.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.prefix(60))
+        if patches.contains(where: { $0.slug == name }) { name += "-\(mail.index)" }
+        patch.path = name + ".patch"
+        patches.append(patch)
+      }
+    }
+    guard !patches.isEmpty else {
+      throw CommandError("\(Terminal.escaped(path)): no message holds a readable patch")
+    }
+    return patches
   }
 }

@@ -172,28 +172,35 @@ struct ReviewTests {
     #expect(gfp.contains("partial-series risk: low; no sibling is needed for the behaviour modelled here"))
   }
 
-  /// A patch file outside patches/ is recognised by its index lines; an unknown one gets the
-  /// text checks only, and no empty proof command.
-  @Test("a file outside patches/: recognised by its index lines, or reviewed as unknown")
+  /// A patch file outside patches/ is recognised by its upstream commit, then by its
+  /// patch-id; an unknown one gets the text checks only, and no empty proof command.
+  @Test("a file outside patches/: recognised by its commit or patch-id, or reviewed as unknown")
   func fileOutsidePatches() throws {
     let (set, branches, scenarios) = try Self.inputs.get()
     let branch = try #require(branches.branch("6.18.y"))
     let copy = try PatchFile(parsing: try patchText("gfp-retry-mayfail-readback"), path: "/tmp/x.patch")
     let recognised = try BackportReview.note(patch: copy, onto: branch, set: set, scenarios: scenarios)
     #expect(recognised.hasPrefix("review: gfp-retry-mayfail-readback "))
-    #expect(recognised.contains("(/tmp/x.patch recognised as gfp-retry-mayfail-readback by its index lines)"))
+    #expect(
+      recognised.contains("(/tmp/x.patch recognised as gfp-retry-mayfail-readback by commit c6135f67aa37 upstream.)"))
     var renamed = copy
+    renamed.commit = nil
     renamed.files = renamed.files.map { f in
       var f = f
       f.newBlob = "0123456789ab"
       return f
     }
-    let bySubject = try BackportReview.note(patch: renamed, onto: branch, set: set, scenarios: scenarios)
-    #expect(bySubject.contains("recognised as gfp-retry-mayfail-readback by its subject (its index lines differ)"))
+    let byID = try BackportReview.note(patch: renamed, onto: branch, set: set, scenarios: scenarios)
+    #expect(byID.contains("recognised as gfp-retry-mayfail-readback by git patch-id --stable 89c3b41e99b1"))
     #expect(recognised.contains("  2/3 of \"gfp_retry_mayfail behaviour\"."))
     #expect(recognised.contains("swift test --filter GFPRetryMayfailReadbackTests"))
-    var unknown = renamed
-    unknown.subject = "drm/ttm: something else"
+    let other = try patchText("madvise-list-move")
+      .replacingOccurrences(
+        of: "From 9fc33eaaa979d112d10fea729edcd2a2e21aa912", with: "From " + String(repeating: "0", count: 40)
+      )
+      .replacingOccurrences(of: "Fix shrinker list corruption by madvise IOCTL", with: "something else")
+      .replacingOccurrences(of: "madv_list", with: "purge_list")
+    let unknown = try PatchFile(parsing: other, path: "/tmp/y.patch")
     let text = try BackportReview.note(patch: unknown, onto: branch, set: set, scenarios: scenarios)
     #expect(text.contains("not a patch this package models"))
     #expect(text.contains("\nproof:\n  none: no model or scenario covers this patch."))

@@ -33,6 +33,10 @@ struct ConventionsTests {
     let text = try patchText("madvise-list-move")
       .replacingOccurrences(of: "Fix shrinker list corruption by madvise IOCTL", with: "Something else")
       .replacingOccurrences(of: "index 087e69b98d06..b1e6d238674f", with: "index 1234567..89abcde")
+      .replacingOccurrences(
+        of: "From 9fc33eaaa979d112d10fea729edcd2a2e21aa912", with: "From " + String(repeating: "0", count: 40)
+      )
+      .replacingOccurrences(of: "madv_list", with: "purge_list")
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
     let r = try runTool(["review", path, "--onto", "5.15.y"])
