@@ -51,9 +51,9 @@ public struct HunkCoverage: Sendable {
     public let total: Int
   }
   public let items: [Item]
-  /// Where a changed signature is left unmatched by the hunks carried: "ttm_pool.c still
-  /// calls ttm_backup_copy_page() with 4 arguments (ttm_backup.c now defines it with 5):
-  /// will not build".
+  /// Where a changed signature is left unmatched by the hunks carried
+  /// (``PatchFile/buildBreaks(applied:)``): "ttm_pool.c still calls ttm_backup_copy_page()
+  /// with 4 arguments, but ttm_backup.c now defines it with 5: will not build".
   public let buildBreaks: [String]
   /// Files the foreign patch changes that the upstream patch does not.
   public let extraFiles: [String]
@@ -216,129 +216,19 @@ public enum PatchRecogniser {
           matched == lines.count ? .carried : matched * 2 >= lines.count && matched > 0 ? .adapted : .missing
         items.append(
           HunkCoverage.Item(
-            file: f.path, header: h.header, function: functionName(h.section), state: state, matched: matched,
+            file: f.path, header: h.header, function: functionName(inSection: h.section), state: state,
+            matched: matched,
             total: lines.count))
       }
     }
     let upstreamNames = Set(upstream.files.map { ($0.path as NSString).lastPathComponent })
     let extra = foreign.files.map(\.path).filter { !upstreamNames.contains(($0 as NSString).lastPathComponent) }
-    return HunkCoverage(items: items, buildBreaks: buildBreaks(upstream, items), extraFiles: extra)
-  }
-
-  /// The function a hunk header's section names (`static int f(...` -> `f`).
-  static func functionName(_ section: String) -> String? {
-    section.firstMatch(of: /([A-Za-z_][A-Za-z0-9_]*)\(/).map { String($0.1) }
-  }
-
-  /// A function whose argument count a hunk changes: where it is defined or declared (a
-  /// line starting in column 0) or called, and the counts before and after.
-  struct ArityChange: Hashable {
-    let name: String
-    let file: String
-    let hunk: String
-    let definition: Bool
-    let old: Int
-    let new: Int
-  }
-
-  /// Signatures the upstream patch changes whose other side (definition or callers) the
-  /// carried hunks leave unchanged: the tree would not build.
-  static func buildBreaks(_ upstream: PatchFile, _ items: [HunkCoverage.Item]) -> [String] {
-    var changes: [ArityChange] = []
-    for f in upstream.files {
-      for h in f.hunks where h.changes {
-        let old = h.lines.filter { $0.kind != .added }.map(\.text)
-        let new = h.lines.filter { $0.kind != .removed }.map(\.text)
-        let before = calls(in: old)
-        let after = calls(in: new)
-        for (name, a) in after {
-          guard let b = before[name], a.arity != b.arity else { continue }
-          changes.append(
-            ArityChange(
-              name: name, file: f.path, hunk: h.header, definition: a.definition || b.definition, old: b.arity,
-              new: a.arity))
-        }
-      }
+    // A hunk's item, by file and header (an upstream patch has no two equal headers in a file).
+    let breaks = upstream.buildBreaks { f, n in
+      let file = upstream.files[f]
+      let header = file.hunks[n].header
+      return items.first { $0.file == file.path && $0.header == header }.map { $0.state != .missing }
     }
-    func carried(_ c: ArityChange) -> Bool {
-      items.contains { $0.file == c.file && $0.header == c.hunk && $0.state != .missing }
-    }
-    func name(_ path: String) -> String { (path as NSString).lastPathComponent }
-    var out: [String] = []
-    for c in changes where !carried(c) {
-      // The other side of this signature, carried.
-      guard
-        let other = changes.first(where: {
-          $0.name == c.name && $0.file != c.file && carried($0) && ($0.definition != c.definition || c.definition)
-        })
-      else { continue }
-      let line =
-        c.definition
-        ? "\(name(c.file)) still \(c.file.hasSuffix(".h") ? "declares" : "defines") \(c.name)() with \(c.old) arguments (\(name(other.file)) now \(other.definition ? (other.file.hasSuffix(".h") ? "declares" : "defines") : "calls") it with \(other.new)): will not build"
-        : "\(name(c.file)) still calls \(c.name)() with \(c.old) arguments (\(name(other.file)) now \(other.file.hasSuffix(".h") ? "declares" : "defines") it with \(other.new)): will not build"
-      if !out.contains(line) { out.append(line) }
-    }
-    return out
-  }
-
-  /// Every `name(` in `lines` whose argument list closes within them: its top-level argument
-  /// count, and whether the line starts in column 0 with a type (a definition or
-  /// declaration) rather than a call. The first occurrence of each name is kept.
-  static func calls(in lines: [String]) -> [String: (arity: Int, definition: Bool)] {
-    let text = Array(lines.joined(separator: "\n").utf8)
-    var out: [String: (Int, Bool)] = [:]
-    var i = 0
-    func isIdent(_ b: UInt8) -> Bool {
-      b == 0x5F || (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b)
-    }
-    while i < text.count {
-      guard text[i] == UInt8(ascii: "("), i > 0, isIdent(text[i - 1]) else {
-        i += 1
-        continue
-      }
-      var s = i - 1
-      while s > 0 && isIdent(text[s - 1]) { s -= 1 }
-      let name = String(decoding: text[s..<i], as: UTF8.self)
-      let keywords: Set<String> = ["if", "for", "while", "switch", "return", "sizeof", "typeof", "defined"]
-      guard !keywords.contains(name), !(text[s] >= 0x30 && text[s] <= 0x39) else {
-        i += 1
-        continue
-      }
-      // The argument count, to the matching parenthesis.
-      var depth = 0
-      var commas = 0
-      var empty = true
-      var j = i
-      var closed = false
-      while j < text.count {
-        let b = text[j]
-        if b == UInt8(ascii: "(") {
-          depth += 1
-        } else if b == UInt8(ascii: ")") {
-          depth -= 1
-          if depth == 0 {
-            closed = true
-            break
-          }
-        } else if depth == 1 && b == UInt8(ascii: ",") {
-          commas += 1
-        } else if depth >= 1 && !(b == 0x20 || b == 0x09 || b == 0x0A) && !(depth == 1 && b == UInt8(ascii: "(")) {
-          empty = false
-        }
-        j += 1
-      }
-      if closed && out[name] == nil {
-        var lineStart = s
-        while lineStart > 0 && text[lineStart - 1] != 0x0A { lineStart -= 1 }
-        let head = String(decoding: text[lineStart..<s], as: UTF8.self)
-        let definition =
-          lineStart < text.count && isIdent(text[lineStart])
-          && head.wholeMatch(of: /[A-Za-z_][A-Za-z0-9_ \*]*\s\**/) != nil
-          && !head.contains("return")
-        out[name] = (empty ? 0 : commas + 1, definition)
-      }
-      i += 1
-    }
-    return out.mapValues { (arity: $0.0, definition: $0.1) }
+    return HunkCoverage(items: items, buildBreaks: breaks, extraFiles: extra)
   }
 }

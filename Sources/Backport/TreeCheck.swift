@@ -89,47 +89,39 @@ public enum TreeCheck {
       if let r = check.result { results[f.path] = r }
       let name = (f.path as NSString).lastPathComponent
       for (h, placement) in zip(f.hunks, check.hunks) {
-        let function = PatchRecogniser.functionName(h.section)
-        var treeLines: [String] = []
+        let function = functionName(inSection: h.section)
         let summary: String
+        // The hunk lines the tree does not have where the hunk lands: for a conflict, at its
+        // best alignment; for fuzz, the context the fuzz left out (where git cherry-pick stops).
+        var mismatches: [HunkPlacement.Mismatch] = []
         switch placement {
         case .applies(let offset, let fuzz):
           let at = offset == 0 ? "" : " at \(offset > 0 ? "+" : "")\(offset) lines"
           summary = fuzz == 0 ? "applies" + at : "applies with fuzz \(fuzz)" + at + " (git apply refuses it)"
           if fuzz > 0, let text {
-            // What the fuzz left out is what git cherry-pick stops at: explain it.
             var tree = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if tree.last == "" { tree.removeLast() }
-            let mismatches = h.mismatches(in: tree, at: max(h.oldStart - 1, 0) + offset)
-            for m in mismatches.prefix(6) {
-              treeLines.append(
-                "line \(m.line): expected \"\(m.expected.trimmingCharacters(in: .whitespaces))\", the tree has "
-                  + (m.found.map { "\"\($0.trimmingCharacters(in: .whitespaces))\"" } ?? "the end of the file"))
-            }
-            for e in explain(mismatches, file: f.path, slug: slug, set: set, scan: scan, tree: source.origin) {
-              if !explanations.contains(e.line) { explanations.append(e.line) }
-              if let q = e.missing, !missing.contains(q) { missing.append(q) }
-            }
+            mismatches = h.mismatches(in: tree, at: max(h.oldStart - 1, 0) + offset)
           }
         case .appliesIgnoringWhitespace(let offset):
           summary =
             "applies only with whitespace ignored" + (offset == 0 ? "" : " at \(offset > 0 ? "+" : "")\(offset) lines")
         case .alreadyApplied(let line):
           summary = "already applied (its post-image is at line \(line))"
-        case .conflict(let line, let mismatches):
+        case .conflict(let line, let found):
           summary = "conflicts: its context was expected at line \(line)"
-          for m in mismatches.prefix(6) {
-            treeLines.append(
-              "line \(m.line): expected \"\(m.expected.trimmingCharacters(in: .whitespaces))\", the tree has "
-                + (m.found.map { "\"\($0.trimmingCharacters(in: .whitespaces))\"" } ?? "the end of the file"))
-          }
-          for e in explain(mismatches, file: f.path, slug: slug, set: set, scan: scan, tree: source.origin) {
-            if !explanations.contains(e.line) { explanations.append(e.line) }
-            if let q = e.missing, !missing.contains(q) { missing.append(q) }
-          }
-          if !explanations.contains(where: { $0.hasPrefix("\(name) \(h.header)") }) && mismatches.isEmpty {
+          mismatches = found
+          if found.isEmpty {
             explanations.append("\(name) \(h.header): conflicts, no line of the tree differs by itself.")
           }
+        }
+        let treeLines = mismatches.prefix(6).map { m in
+          "line \(m.line): expected \"\(m.expected.trimmingCharacters(in: .whitespaces))\", the tree has "
+            + (m.found.map { "\"\($0.trimmingCharacters(in: .whitespaces))\"" } ?? "the end of the file")
+        }
+        for e in explain(mismatches, file: f.path, slug: slug, set: set, scan: scan) {
+          if !explanations.contains(e.line) { explanations.append(e.line) }
+          if let q = e.missing, !missing.contains(q) { missing.append(q) }
         }
         hunks.append(
           TreeCheckReport.HunkResult(
@@ -165,8 +157,7 @@ public enum TreeCheck {
   /// known patch adds (the tree lacks that patch), or a line the tree has that a known patch
   /// adds (the tree carries code the patch was not written on).
   static func explain(
-    _ mismatches: [HunkPlacement.Mismatch], file: String, slug: String?, set: PatchSet, scan: TreeScan?,
-    tree: TreeOrigin
+    _ mismatches: [HunkPlacement.Mismatch], file: String, slug: String?, set: PatchSet, scan: TreeScan?
   ) -> [(line: String, missing: String?)] {
     let name = (file as NSString).lastPathComponent
     func adds(_ q: PatchFile) -> Set<String> {

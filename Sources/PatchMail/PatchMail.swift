@@ -78,23 +78,12 @@ public struct PatchMail: Sendable {
   public var upstreamCommit: String? { upstream.first?.commit }
 }
 
-/// Why a message could not be read as a patch mail: one line.
-public struct PatchMailError: Error, Hashable, Sendable, CustomStringConvertible {
-  public let source: String
-  public let message: String
-  public init(source: String, message: String) {
-    self.source = source
-    self.message = message
-  }
-  public var description: String { "\(source): \(message)" }
-}
-
 /// A mailbox's messages read as patch mails, in order; a message that cannot be read is kept
 /// as an error in its place, so a series reports it and goes on.
 public struct PatchMailbox: Sendable {
   public enum Item: Sendable {
     case mail(PatchMail)
-    case unreadable(index: Int, error: PatchMailError)
+    case unreadable(index: Int, error: MailError)
   }
   public let source: String
   public let items: [Item]
@@ -133,12 +122,10 @@ public struct PatchMailbox: Sendable {
     let many = entries.count > 1
     items = entries.enumerated().map { n, entry in
       let name = many ? "\(source)#\(n + 1)" : source
-      do {
+      do throws(MailError) {
         return .mail(try PatchMail(entry: entry, source: name, index: n + 1))
-      } catch let e as PatchMailError {
-        return .unreadable(index: n + 1, error: e)
       } catch {
-        return .unreadable(index: n + 1, error: PatchMailError(source: name, message: "\(error)"))
+        return .unreadable(index: n + 1, error: error)
       }
     }
   }
@@ -153,22 +140,22 @@ extension PatchMail {
   static let originalSeparator = "------------------ original commit in Linus's tree ------------------"
 
   /// Reads one mbox entry: MIME-decodes it, then reads it as `git mailinfo` would.
-  public init(entry: Mbox.Entry, source: String, index: Int) throws {
+  public init(entry: Mbox.Entry, source: String, index: Int) throws(MailError) {
     let message: MailMessage
     do {
       message = try MailMessage(bytes: entry.bytes, source: source)
     } catch {
-      throw PatchMailError(source: source, message: error.message)
+      throw MailError(source: source, message: error.message)
     }
     // The part carrying the patch: the first text part with a diff, else the first text part.
     let texts = message.parts.compactMap { part in part.text.map { (part, $0) } }
     if texts.isEmpty && !message.parts.isEmpty {
-      throw PatchMailError(
+      throw MailError(
         source: source,
         message: "the body is not valid UTF-8 (or the declared charset): not text a patch can be read from")
     }
     if let big = texts.first(where: { $0.1.utf8.count > PatchLimits.maxBytes }) {
-      throw PatchMailError(
+      throw MailError(
         source: source,
         message:
           "a body of \(big.1.utf8.count) bytes: larger than the \(PatchLimits.maxBytes >> 20) MiB a patch may be")
@@ -201,11 +188,11 @@ extension PatchMail {
   init(
     source: String, index: Int, headers: MailMessage, body rawBody: String, separatorCommit: String?,
     notes readingNotes: [String]
-  ) throws {
+  ) throws(MailError) {
     var notes = readingNotes
     let rawSubject = headers.header("Subject") ?? ""
     guard rawSubject.utf8.count <= 4096 else {
-      throw PatchMailError(
+      throw MailError(
         source: source,
         message: "a Subject: of \(rawSubject.utf8.count) bytes: longer than the 4 KiB a patch subject may be")
     }
@@ -290,12 +277,13 @@ extension PatchMail {
       let text = canonical.joined(separator: "\n") + "\n"
       do {
         patch = try PatchFile(parsing: text, path: source, leniency: .mail)
-      } catch let e as PatchParseError {
-        throw PatchMailError(source: source, message: "the patch does not parse: \(e.message)")
+      } catch {
+        let why = (error as? PatchParseError)?.message ?? "\(error)"
+        throw MailError(source: source, message: "the patch does not parse: \(why)")
       }
       patchID = PatchID.compute(rest.joined(separator: "\n") + "\n").first?.id
     } else if rest.contains(where: { $0.hasPrefix("+++ ") || $0.hasPrefix("Index: ") }) {
-      throw PatchMailError(
+      throw MailError(
         source: source,
         message: "a diff without 'diff --git' lines (quilt or plain diff -u form): only git diffs are read")
     }
@@ -350,7 +338,7 @@ extension PatchMail {
   static func failedMail(
     source: String, index: Int, subject: String, quoted: String, subjectBranch: String, headers: MailMessage,
     lines: [String]
-  ) throws -> PatchMail {
+  ) throws(MailError) -> PatchMail {
     let separator = lines.firstIndex(of: originalSeparator)
     let notice = Array(lines[..<(separator ?? lines.count)])
     var commands: [String] = []

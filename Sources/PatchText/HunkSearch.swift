@@ -117,7 +117,7 @@ func isIdentifierByte(_ b: UInt8) -> Bool {
 
 /// The function a hunk header's section names (`static int ttm_pool_restore_commit(...` ->
 /// `ttm_pool_restore_commit`), if it names one.
-func functionName(inSection section: String) -> String? {
+public func functionName(inSection section: String) -> String? {
   guard let paren = section.firstIndex(of: "(") else { return nil }
   let before = section[..<paren]
   let name = String(before.reversed().prefix(while: isIdentifier).reversed())

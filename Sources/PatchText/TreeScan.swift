@@ -447,7 +447,10 @@ public final class TreeScanner {
     } else if !applied.isEmpty && !notApplied.isEmpty {
       state = .partial
       notes.append("applied: \(applied.count) hunk(s); not applied: \(notApplied.joined(separator: ", "))")
-      notes += buildBreaks(patch, files)
+      notes += patch.buildBreaks { file, hunk in
+        let state = files[file].hunks[hunk].state
+        return state == .notFound ? nil : state == .applied
+      }
     } else if !applied.isEmpty && notFound.isEmpty && missing.isEmpty {
       state = allFull ? .after : .adapted
     } else if !notApplied.isEmpty && applied.isEmpty && notFound.isEmpty {
@@ -484,9 +487,15 @@ public final class TreeScanner {
     return true
   }
 
-  /// For a partial patch: a function whose signature an applied hunk changes while a hunk
-  /// updating its callers (or its definition) is not applied: the tree will not build.
-  private func buildBreaks(_ patch: PatchFile, _ files: [FileScan]) -> [String] {
+}
+
+extension PatchFile {
+  /// Where a tree carrying only some of this patch's hunks will not build: a function whose
+  /// signature one hunk changes (definition or prototype, its argument count) while a hunk
+  /// updating its callers in another file is on the other side, or the reverse.
+  /// `applied(file, hunk)` says which side each hunk is on (indexes into ``files`` and
+  /// their hunks), `nil` for a hunk that says neither (not found, not looked at).
+  public func buildBreaks(applied: (_ file: Int, _ hunk: Int) -> Bool?) -> [String] {
     var notes: [String] = []
     // Functions whose definition or prototype a hunk changes, with their old and new arity.
     struct Change {
@@ -498,23 +507,24 @@ public final class TreeScanner {
     }
     var changes: [Change] = []
     var calls: [(name: String, path: String, applied: Bool, arity: Int)] = []
-    for (diff, scan) in zip(patch.files, files) {
-      for (hunk, h) in zip(diff.hunks, scan.hunks) where h.state != .notFound && hunk.changes {
+    for (f, diff) in files.enumerated() {
+      for (n, hunk) in diff.hunks.enumerated() where hunk.changes {
+        guard let isApplied = applied(f, n) else { continue }
         // The hunk's two images: a signature often changes on a continuation line, with the
         // line naming the function as context.
         let pre = hunk.lines.filter { $0.kind != .added }.map(\.text).joined(separator: "\n")
         let post = hunk.lines.filter { $0.kind != .removed }.map(\.text).joined(separator: "\n")
-        for name in Set(definedNames(pre)).intersection(definedNames(post)) {
-          if let o = arity(of: name, in: pre), let n = arity(of: name, in: post), o != n {
-            changes.append(Change(name: name, oldArity: o, newArity: n, applied: h.state == .applied, path: diff.path))
+        for name in Set(Self.definedNames(pre)).intersection(Self.definedNames(post)) {
+          if let o = Self.arity(of: name, in: pre), let n = Self.arity(of: name, in: post), o != n {
+            changes.append(Change(name: name, oldArity: o, newArity: n, applied: isApplied, path: diff.path))
           }
         }
-        for name in calledNames(pre + "\n" + post) {
-          let side = h.state == .applied ? post : pre
-          if let o = arity(of: name, in: pre, call: true), let n = arity(of: name, in: post, call: true), o != n,
-            let a = arity(of: name, in: side, call: true)
+        for name in Self.calledNames(pre + "\n" + post) {
+          let side = isApplied ? post : pre
+          if let o = Self.arity(of: name, in: pre, call: true), let n = Self.arity(of: name, in: post, call: true),
+            o != n, let a = Self.arity(of: name, in: side, call: true)
           {
-            calls.append((name, diff.path, h.state == .applied, a))
+            calls.append((name, diff.path, isApplied, a))
           }
         }
       }
@@ -532,7 +542,7 @@ public final class TreeScanner {
   }
 
   /// Names a text defines or declares at column 0 (`int name(`).
-  private func definedNames(_ text: String) -> [String] {
+  private static func definedNames(_ text: String) -> [String] {
     text.split(separator: "\n").compactMap { line in
       guard let first = line.first, !first.isWhitespace, first != "#", first != "/", first != "*" else { return nil }
       return functionName(inSection: String(line))
@@ -540,7 +550,7 @@ public final class TreeScanner {
   }
 
   /// Names a text calls (`name(` after whitespace, `=` or `(`), indented lines only.
-  private func calledNames(_ text: String) -> Set<String> {
+  private static func calledNames(_ text: String) -> Set<String> {
     var names: Set<String> = []
     for line in text.split(separator: "\n") where line.first?.isWhitespace == true {
       var rest = Substring(line)
@@ -559,7 +569,7 @@ public final class TreeScanner {
 
   /// The number of arguments `name(` takes in `text` (the first complete signature, or with
   /// `call` the first call: an occurrence on an indented line).
-  private func arity(of name: String, in text: String, call: Bool = false) -> Int? {
+  private static func arity(of name: String, in text: String, call: Bool = false) -> Int? {
     var search = text.startIndex..<text.endIndex
     var found: Range<String.Index>?
     while let r = text.range(of: name + "(", range: search) {

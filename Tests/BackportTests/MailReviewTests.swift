@@ -121,11 +121,11 @@ struct MailReviewTests {
     arguments: [
       (
         "drivers/gpu/drm/ttm/ttm_backup.c",
-        "ttm_pool.c still calls ttm_backup_copy_page() with 4 arguments (ttm_backup.c now defines it with 5): will not build"
+        "ttm_pool.c still calls ttm_backup_copy_page() with 4 arguments, but ttm_backup.c now defines it with 5: will not build"
       ),
       (
         "drivers/gpu/drm/ttm/ttm_pool.c",
-        "ttm_backup.c still defines ttm_backup_copy_page() with 4 arguments (ttm_pool.c now calls it with 5): will not build"
+        "ttm_pool.c calls ttm_backup_copy_page() with 5 arguments, but ttm_backup.c still defines it with 4: will not build"
       ),
     ])
   func halfOfTheFix(_ kept: String, _ breakLine: String) throws {
