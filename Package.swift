@@ -42,7 +42,8 @@ let packageDataTarget: Target = .target(
   exclude: [
     "Sources/JSONText", "Sources/PatchText", "Sources/PatchMail", "Sources/BOCore", "Sources/Patches",
     "Sources/KernelTrees",
-    "Sources/Harness", "Sources/Backport", "Sources/Benchmarks", "Sources/bo-repro", "Sources/PackageData/README.md",
+    "Sources/Harness", "Sources/Backport", "Sources/History", "Sources/Benchmarks", "Sources/bo-repro",
+    "Sources/PackageData/README.md",
     "Tests", "Package.swift", "README.md", "CHANGELOG.md", "BENCHMARKS.md",
   ],
   sources: ["Sources/PackageData/PackageData.swift"],
@@ -80,17 +81,22 @@ let libraryTargets: [Target] = [
     name: "Backport", dependencies: ["JSONText", "PatchText", "PatchMail", "Patches", "KernelTrees", "Harness"],
     exclude: ["README.md"],
     swiftSettings: strictSettings),
+  // History: when each branch got each behaviour, and the same as CVE version ranges.
+  .target(
+    name: "History", dependencies: ["JSONText", "PatchText", "Patches", "Harness", "Backport"],
+    exclude: ["README.md"], swiftSettings: strictSettings),
   // Measurement: the benchmark driver behind `bo-repro bench`.
   .target(
-    name: "Benchmarks", dependencies: ["PatchText", "BOCore", "Patches", "KernelTrees", "Harness", "Backport"],
+    name: "Benchmarks",
+    dependencies: ["PatchText", "BOCore", "Patches", "KernelTrees", "Harness", "Backport", "History"],
     exclude: ["README.md"], swiftSettings: strictSettings),
   // The command line, and the data it ships (patches/, fixtures/) as resources.
   packageDataTarget,
   .executableTarget(
     name: "bo-repro",
     dependencies: [
-      "JSONText", "PatchText", "PatchMail", "BOCore", "Patches", "KernelTrees", "Harness", "Backport", "Benchmarks",
-      "PackageData",
+      "JSONText", "PatchText", "PatchMail", "BOCore", "Patches", "KernelTrees", "Harness", "Backport", "History",
+      "Benchmarks", "PackageData",
     ],
     exclude: ["README.md"], swiftSettings: strictSettings),
 ]
@@ -133,6 +139,10 @@ let testTargets: [Target] = [
       "JSONText", "PatchText", "PatchMail", "Patches", "KernelTrees", "Harness", "Backport", "PackageTestSupport",
     ],
     swiftSettings: strictSettings),
+  .testTarget(
+    name: "HistoryTests",
+    dependencies: ["JSONText", "PatchText", "Patches", "Harness", "Backport", "History", "PackageTestSupport"],
+    swiftSettings: strictSettings),
   // The built tool, run as a process.
   .testTarget(name: "CommandTests", dependencies: ["PackageTestSupport"], swiftSettings: strictSettings),
 ]
@@ -147,6 +157,7 @@ let package = Package(
     .library(name: "KernelTrees", targets: ["KernelTrees"]),
     .library(name: "Harness", targets: ["Harness"]),
     .library(name: "Backport", targets: ["Backport"]),
+    .library(name: "History", targets: ["History"]),
     .executable(name: "bo-repro", targets: ["bo-repro"]),
   ],
   targets: patchModelTargets + libraryTargets + testSupportTargets + testTargets,

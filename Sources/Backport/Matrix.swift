@@ -87,6 +87,22 @@ public enum RegressionMatrix {
     }
   }
 
+  /// The cells of one tree known only by its patches' states (a point of a branch's
+  /// history, a scan): each patch's scenarios run on the tree those states compose, as the
+  /// matrix would. A patch `states` does not name is unknown, and not run.
+  public static func cells(branch: String, states: [String: ScanState], scenarios: [Scenario]) throws -> [MatrixCell] {
+    let row = StableBranch(
+      name: branch, status: BranchStatus(kind: "scanned", projectedEOL: nil, confidence: .verified),
+      patches: PatchCatalog.all.map { entry in
+        BranchPatch(
+          patch: entry.slug, state: states[entry.slug] ?? .unknown,
+          evidence: states[entry.slug] == nil
+            ? "not looked for" : "either side would claim what the code does not show", confidence: .verified,
+          source: "scan")
+      })
+    return try compute(branches: [row], scenarios: scenarios)[0].cells
+  }
+
   static func reason(_ c: Confidence) -> String? {
     if case .unverified(let why) = c { return why }
     return nil

@@ -13,7 +13,9 @@ public final class GitRepository {
   private let process: Process
   private let input: FileHandle
   private let output: FileHandle
-  private var buffer = Data()
+  /// What git has written and not yet been consumed: the bytes from ``head`` on.
+  private var buffer: [UInt8] = []
+  private var head = 0
 
   /// Why git could not answer: one line.
   public struct Error: Swift.Error, CustomStringConvertible {
@@ -39,6 +41,8 @@ public final class GitRepository {
       throw Error(description: "\(path): \(reason.replacingOccurrences(of: "fatal: ", with: ""))")
     }
     self.path = path
+    // A git that dies mid-conversation must be an error, not SIGPIPE killing the tool.
+    signal(SIGPIPE, SIG_IGN)
     process = Process()
     process.executableURL = URL(fileURLWithPath: git)
     process.arguments = ["-C", path, "cat-file", "--batch"]
@@ -105,14 +109,9 @@ public final class GitRepository {
 
   /// Asks the batch process for `name`: its id, type and content (`nil` content when larger
   /// than `limit`, which is then skipped unread), or `nil` when git says it is missing.
-  private func object(_ name: String, limit: Int = 1 << 20) throws -> (String, String, Data?)? {
+  func object(_ name: String, limit: Int = 1 << 20) throws -> (String, String, Data?)? {
     objectsRead += 1
-    guard process.isRunning else { throw Error(description: "\(path): git cat-file stopped") }
-    do {
-      try input.write(contentsOf: Data((name + "\n").utf8))
-    } catch {
-      throw Error(description: "\(path): git cat-file stopped")
-    }
+    try send(name + "\n")
     let header = try readLine()
     if header.hasSuffix(" missing") || header.hasSuffix(" ambiguous") { return nil }
     let parts = header.split(separator: " ")
@@ -123,40 +122,129 @@ public final class GitRepository {
       try skip(size + 1)
       return (String(parts[0]), String(parts[1]), nil)
     }
-    let content = try read(size + 1)
+    let content = try take(size + 1)
     return (String(parts[0]), String(parts[1]), content.prefix(size))
   }
 
-  private func fill() throws {
-    let chunk = output.availableData
-    if chunk.isEmpty { throw Error(description: "\(path): git cat-file ended early") }
-    buffer.append(chunk)
+  /// Asks for every one of `names` at once and hands each answer to `each` in order, as
+  /// ``object(_:limit:)`` would give it: the requests are written by a second thread while
+  /// this one reads, so git never waits for a round trip (and neither side can block the
+  /// other on a full pipe). For many small independent lookups, such as a directory of
+  /// every tag of a history.
+  func objects(
+    _ names: [String], limit: Int = 1 << 20, each: (_ index: Int, _ answer: (String, String, Data?)?) throws -> Void
+  ) throws {
+    guard !names.isEmpty else { return }
+    objectsRead += names.count
+    let request = Data(names.map { $0 + "\n" }.joined().utf8)
+    let fd = input.fileDescriptor
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+      _ = GitRepository.writeAll(fd, request)
+      done.signal()
+    }
+    do {
+      try readAnswers(names.count, limit: limit, each: each)
+    } catch {
+      // Out of step with git: stop it, so the writer cannot stay blocked on a full pipe;
+      // the conversation is over, and later questions get "git cat-file stopped".
+      process.terminate()
+      done.wait()
+      throw error
+    }
+    done.wait()
   }
 
-  private func readLine() throws -> String {
-    while true {
-      if let nl = buffer.firstIndex(of: 0x0A) {
-        let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
-        buffer.removeSubrange(buffer.startIndex...nl)
-        return line
+  private func readAnswers(
+    _ count: Int, limit: Int, each: (_ index: Int, _ answer: (String, String, Data?)?) throws -> Void
+  ) throws {
+    for index in 0..<count {
+      let header = try readLine()
+      if header.hasSuffix(" missing") || header.hasSuffix(" ambiguous") {
+        try each(index, nil)
+        continue
       }
-      try fill()
+      let parts = header.split(separator: " ")
+      guard parts.count == 3, let size = Int(parts[2]), size >= 0 else {
+        throw Error(description: "\(path): unexpected answer from git cat-file: '\(header.prefix(80))'")
+      }
+      if size > limit {
+        try skip(size + 1)
+        try each(index, (String(parts[0]), String(parts[1]), nil))
+      } else {
+        let content = try take(size + 1)
+        try each(index, (String(parts[0]), String(parts[1]), content.prefix(size)))
+      }
     }
   }
 
-  private func read(_ count: Int) throws -> Data {
-    while buffer.count < count { try fill() }
-    let out = Data(buffer.prefix(count))
-    buffer.removeFirst(count)
+  /// write(2) until all of `data` is written; false when the pipe is closed.
+  static func writeAll(_ fd: Int32, _ data: Data) -> Bool {
+    data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Bool in
+      var done = 0
+      while done < bytes.count {
+        let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return false }
+        done += n
+      }
+      return true
+    }
+  }
+
+  /// Writes a request with write(2): no Data per request, and a git that has stopped is an
+  /// error (EPIPE; SIGPIPE is ignored, see ``init(path:)``), not a signal.
+  private func send(_ line: String) throws {
+    guard GitRepository.writeAll(input.fileDescriptor, Data(line.utf8)) else {
+      throw Error(description: "\(path): git cat-file stopped")
+    }
+  }
+
+  /// Reads what git has written into ``buffer`` with read(2), 64 KiB at a time; the bytes
+  /// before ``head`` are consumed, and dropped once they are most of the buffer.
+  private func fill() throws {
+    if head > 0 && head >= buffer.count / 2 {
+      buffer.removeFirst(head)
+      head = 0
+    }
+    let old = buffer.count
+    buffer.append(contentsOf: repeatElement(0, count: 1 << 16))
+    let fd = output.fileDescriptor
+    var n: Int
+    repeat {
+      n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + old, 1 << 16) }
+    } while n < 0 && errno == EINTR
+    buffer.removeLast((1 << 16) - max(n, 0))
+    if n <= 0 { throw Error(description: "\(path): git cat-file ended early") }
+  }
+
+  private func readLine() throws -> String {
+    var from = head
+    while true {
+      if let nl = buffer[from...].firstIndex(of: 0x0A) {
+        let line = String(decoding: buffer[head..<nl], as: UTF8.self)
+        head = nl + 1
+        return line
+      }
+      from = buffer.count - head
+      try fill()
+      from = head + from
+    }
+  }
+
+  private func take(_ count: Int) throws -> Data {
+    while buffer.count - head < count { try fill() }
+    let out = Data(buffer[head..<(head + count)])
+    head += count
     return out
   }
 
   private func skip(_ count: Int) throws {
     var left = count
     while left > 0 {
-      if buffer.isEmpty { try fill() }
-      let n = min(left, buffer.count)
-      buffer.removeFirst(n)
+      if buffer.count == head { try fill() }
+      let n = min(left, buffer.count - head)
+      head += n
       left -= n
     }
   }

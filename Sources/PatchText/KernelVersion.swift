@@ -58,15 +58,31 @@ public struct KernelVersion: Hashable, Sendable, Comparable, CustomStringConvert
     self.init(version: v, patchLevel: p, subLevel: s, extraVersion: extra)
   }
 
-  /// Parses a tag or version: `v6.12.58`, `6.12.58`, `v6.13-rc3`, `v6.12`.
+  /// Parses a tag or version: `v6.12.58`, `6.12.58`, `v6.13-rc3`, `v6.12`. By hand, not by
+  /// a regex: a history parses every tag of a repository.
   public init?(tag: String) {
     var t = Substring(tag)
     if t.hasPrefix("v") { t = t.dropFirst() }
-    guard let m = t.wholeMatch(of: /([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(-rc[0-9]+)?/),
-      let v = Int(m.1), let p = Int(m.2), v <= 99, p <= 999
+    var rc = ""
+    if let dash = t.firstIndex(of: "-") {
+      let suffix = t[dash...]
+      guard suffix.hasPrefix("-rc"), suffix.count > 3, suffix.dropFirst(3).allSatisfy(\.isASCIIDigit) else {
+        return nil
+      }
+      rc = String(suffix)
+      t = t[..<dash]
+    }
+    let parts = t.split(separator: ".", omittingEmptySubsequences: false)
+    guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }),
+      let v = Int(parts[0]), let p = Int(parts[1]), v <= 99, p <= 999
     else { return nil }
-    let s = m.3.flatMap { Int($0) } ?? 0
-    guard s <= 9999 else { return nil }
-    self.init(version: v, patchLevel: p, subLevel: s, extraVersion: m.4.map(String.init) ?? "")
+    let s = parts.count == 3 ? Int(parts[2]) : 0
+    guard let s, s <= 9999 else { return nil }
+    self.init(version: v, patchLevel: p, subLevel: s, extraVersion: rc)
   }
+}
+
+extension Character {
+  /// `0` to `9` only (not every Unicode digit).
+  var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

@@ -21,6 +21,37 @@ public enum ScanState: String, Hashable, Codable, Sendable, CaseIterable, Custom
   public var description: String { rawValue }
 }
 
+/// What a tree holds at a path, named without reading it: what decisions are memoised by.
+public enum FileIdentity: Hashable, Sendable {
+  case missing
+  /// A file with this git blob id (its text may not have been read).
+  case blob(String)
+  /// Something at the path that cannot be scanned (a directory, a submodule, too large, an
+  /// object a shallow or partial clone lacks); `blob` when known.
+  case unreadable(blob: String?, reason: String)
+
+  /// The memo key: what the path holds and, for what cannot be read, why, so an unreadable
+  /// path never shares a decision with a missing one or with a readable blob.
+  public var key: String {
+    switch self {
+    case .missing: "missing"
+    case .blob(let id): "blob:" + id
+    case .unreadable(let blob, let reason): "unreadable:\(blob ?? "")|" + reason
+    }
+  }
+}
+
+extension SourceFile {
+  /// What the file is, without its text.
+  public var identity: FileIdentity {
+    switch self {
+    case .missing: .missing
+    case .text(let blob, _): .blob(blob)
+    case .unreadable(let blob, let reason): .unreadable(blob: blob, reason: reason)
+    }
+  }
+}
+
 /// What one hunk's search found.
 public struct HunkScan: Hashable, Sendable {
   /// How a hunk stands in the file.
@@ -132,30 +163,76 @@ public final class TreeScanner {
   public func scan(origin: TreeOrigin, files: [String: SourceFile]) -> TreeScan {
     var version: KernelVersion?
     if case .text(_, let text)? = files["Makefile"] { version = KernelVersion(makefile: text) }
-    let scans = patches.map { patch in
-      let fileScans = patch.files.map { diff in
-        decide(patch, diff, files[diff.path] ?? .missing, others: patch.files.filter { $0.path != diff.path }, files)
-      }
-      return rollUp(patch, fileScans)
+    return scan(origin: origin, version: version, identities: files.mapValues(\.identity)) { path, _ in
+      files[path] ?? .missing
     }
-    return TreeScan(origin: origin, version: version, makefileBlob: files["Makefile"]?.blob, patches: scans)
+  }
+
+  /// Decides every patch from what each path holds, named without its text (a blob id,
+  /// missing, or why it cannot be read), reading a file through `read(path, blob)` only where
+  /// a decision is not already memoised: a history of many trees reads each distinct blob
+  /// once, and a tree whose blobs were all decided before reads nothing. `version` is the
+  /// tree's, where the caller knows it (from its Makefile or its tag).
+  public func scan<E: Error>(
+    origin: TreeOrigin, version: KernelVersion?, identities: [String: FileIdentity],
+    read: (_ path: String, _ blob: String) throws(E) -> SourceFile
+  ) throws(E) -> TreeScan {
+    // The indexed texts are shared by the patches of one tree only, so memory stays bounded
+    // by one tree's files however long the history is (the decisions stay memoised).
+    defer { indexed.removeAll(keepingCapacity: true) }
+    // A file several patches touch is read once, by the first that needs it.
+    var loaded: [String: SourceFile] = [:]
+    func load(_ path: String, _ identity: FileIdentity) throws(E) -> SourceFile {
+      switch identity {
+      case .missing: return .missing
+      case .unreadable(let blob, let reason): return .unreadable(blob: blob, reason: reason)
+      case .blob(let id):
+        if let file = loaded[path] { return file }
+        let file = try read(path, id)
+        loaded[path] = file
+        return file
+      }
+    }
+    var scans: [PatchScan] = []
+    for patch in patches {
+      var fileScans: [FileScan] = []
+      for diff in patch.files {
+        let identity = identities[diff.path] ?? .missing
+        let othersPresent = patch.files.contains {
+          $0.path != diff.path && !$0.isNewFile && (identities[$0.path].map { $0 != .missing } ?? false)
+        }
+        fileScans.append(
+          try decide(patch, diff, identity, othersPresent: othersPresent) { () throws(E) -> SourceFile in
+            try load(diff.path, identity)
+          })
+      }
+      scans.append(rollUp(patch, fileScans))
+    }
+    let makefileBlob: String? =
+      switch identities["Makefile"] {
+      case .blob(let id)?: id
+      case .unreadable(let blob, _)?: blob
+      default: nil
+      }
+    return TreeScan(origin: origin, version: version, makefileBlob: makefileBlob, patches: scans)
   }
 
   // MARK: One file
 
-  private func decide(
-    _ patch: PatchFile, _ diff: FileDiff, _ file: SourceFile, others: [FileDiff], _ all: [String: SourceFile]
-  ) -> FileScan {
-    // A new file that is missing is "before" where the code around it exists (another file
-    // the patch touches is there), else absent: the memo key says which.
-    let othersPresent = others.contains { !$0.isNewFile && (all[$0.path].map { $0 != .missing } ?? false) }
-    let key = "\(patch.slug)|\(diff.path)|\(file.blob ?? "missing")|\(othersPresent)"
+  /// One file of one patch, memoised by (patch, path, what the path holds, whether the
+  /// patch's other files are there): a new file that is missing is "before" where the code
+  /// around it exists (another file the patch touches is there), else absent.
+  private func decide<E: Error>(
+    _ patch: PatchFile, _ diff: FileDiff, _ identity: FileIdentity, othersPresent: Bool,
+    load: () throws(E) -> SourceFile
+  ) throws(E) -> FileScan {
+    let key = "\(patch.slug)|\(diff.path)|\(identity.key)|\(othersPresent)"
     decisions += 1
     if let hit = cache[key] {
       memoHits += 1
       return hit
     }
-    let result = decideUncached(diff, file, othersPresent: othersPresent)
+    let result = decideUncached(diff, try load(), othersPresent: othersPresent)
     cache[key] = result
     return result
   }

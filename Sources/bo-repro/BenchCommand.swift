@@ -18,9 +18,17 @@ enum BenchCommand: Command {
       OptionSpec(
         name: "--max-order", value: "n", defaultValue: "20 (14 with --quick)",
         help: "The largest tt, 2^n pages (10 to 22)."),
+      OptionSpec(
+        name: "--history", value: "tags:versions",
+        help:
+          "Instead: build a repository of this many release tags and distinct versions of the patches' files (git fast-import) and time 'history' over every tag, with its peak memory (budget 5 s per 3000 tags and 200 versions, under 500 MiB)."
+      ),
       .format(["text", "json"], default: "text"),
     ],
-    examples: [("swift run -c release bo-repro bench", "The full benchmark, as BENCHMARKS.md records it.")],
+    examples: [
+      ("swift run -c release bo-repro bench", "The full benchmark, as BENCHMARKS.md records it."),
+      ("swift run -c release bo-repro bench --history 30000:2000", "The history budget at 30,000 tags."),
+    ],
     exitStatuses: [
       (.success, "measured (a missed budget is reported, not an error)"),
       (.error, "a round trip that failed or lost content"), (.usage, "usage error"),
@@ -35,6 +43,9 @@ enum BenchCommand: Command {
       let build = "release"
     #endif
     let data = try a.data()
+    if let shape = a["--history"] {
+      return try history(shape, data: data, json: a.value("--format") == "json")
+    }
     let report = try Bench.run(
       minOrder: 10, maxOrder: maxOrder, repeats: quick ? 1 : 5, build: build, branches: data.branches,
       scenarios: data.scenarios, patches: data.patches, kernelFiles: data.kernelFiles
@@ -51,6 +62,37 @@ enum BenchCommand: Command {
       printJSON(.object([JSONMember("schema", 1), JSONMember("command", "bench")] + members))
     } else {
       Terminal.print(BenchText.render(report))
+    }
+    return .success
+  }
+}
+
+extension BenchCommand {
+  /// `--history TAGS:VERSIONS`.
+  static func history(_ shape: String, data: PackageData, json: Bool) throws -> ExitStatus {
+    let parts = shape.split(separator: ":").map { Int($0) }
+    guard parts.count == 2, let tags = parts[0], let versions = parts[1], (1...200_000).contains(tags),
+      (6...tags + 6).contains(versions)
+    else {
+      throw UsageError(
+        description:
+          "--history takes TAGS:VERSIONS (1 to 200000 tags, 6 to TAGS+6 versions), not '\(Terminal.escaped(shape))'")
+    }
+    let r = try Bench.history(
+      tags: tags, versions: versions, patches: data.patches, kernelFiles: data.kernelFiles, scenarios: data.scenarios
+    ) { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
+    if json {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      let fields = try JSONParser.parse(String(decoding: try encoder.encode(r), as: UTF8.self))
+      printJSON(.object([JSONMember("schema", 1), JSONMember("command", "bench")] + fields.objectMembers))
+    } else {
+      Terminal.print(
+        """
+        history over \(r.tags) tags in \(r.branches) branches, \(r.versions) distinct file versions: \(BenchText.fixed(r.seconds, 2)) s (budget \(BenchText.fixed(r.budgetSeconds, 1)) s), peak \(r.peakMiB.map { BenchText.fixed($0, 0) } ?? "?") MiB (budget 500 MiB): \(r.met ? "met" : "MISSED")
+          read \(r.blobsRead) blobs, \(r.treesRead) trees, \(r.objects) objects through one git cat-file; \(r.fileDecisions) file decisions; \(r.treeStates) tree states run
+          (repository built in \(BenchText.fixed(r.buildSeconds, 1)) s, not counted)
+        """)
     }
     return .success
   }

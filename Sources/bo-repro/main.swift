@@ -7,7 +7,8 @@ let version = "0.2.0-dev"
 /// Every command, in the order `bo-repro help` lists them.
 enum Commands {
   static let all: [any Command.Type] = [
-    MatrixCommand.self, ScanCommand.self, RecordCommand.self, ReviewCommand.self, PatchesCommand.self, RunCommand.self,
+    MatrixCommand.self, ScanCommand.self, HistoryCommand.self, RecordCommand.self, ReviewCommand.self,
+    PatchesCommand.self, RunCommand.self,
     ExploreCommand.self,
     FaultsCommand.self, FuzzCommand.self, BenchCommand.self,
   ]
