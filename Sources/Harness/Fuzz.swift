@@ -31,6 +31,23 @@ public enum FuzzStep: Hashable, Sendable, CustomStringConvertible {
   case pfCreate
   case madvise(bo: Int, dontneed: Bool)
   case pfShrink(nrToScan: Int)
+  /// The amdgpu-style device (DMA-alloc pool, VRAM, TTM's global swapout): create a BO in
+  /// `placement` (0 system, 1 TT, 2 VRAM).
+  case legacyCreate(pages: Int, placement: Int)
+  case legacyPopulate(bo: Int)
+  case legacyFill(bo: Int)
+  /// `ttm_bo_swapout_cb()` of one BO.
+  case legacySwapout(bo: Int)
+  /// `ttm_global_swapout()` of the amdgpu-style device.
+  case globalSwapout
+  /// `ttm_bo_validate()` to `placement`.
+  case place(bo: Int, placement: Int)
+  /// `ttm_bo_evict()`.
+  case evict(bo: Int)
+  case legacyDestroy(bo: Int)
+  /// Panfrost: close a BO's handle, while a madvise of it runs when `racing` is 1 (after the
+  /// lookup) or 2 (after the unlock), alone when 0.
+  case pfClose(bo: Int, racing: Int)
 
   public var description: String {
     switch self {
@@ -49,8 +66,21 @@ public enum FuzzStep: Hashable, Sendable, CustomStringConvertible {
     case .pfCreate: "panfrost: create a BO"
     case .madvise(let b, let d): "panfrost: madvise pf\(b) \(d ? "DONTNEED" : "WILLNEED")"
     case .pfShrink(let n): "panfrost shrinker scan \(n)"
+    case .legacyCreate(let n, let p): "amdgpu-style: create \(n) pages in \(Self.placementNames[p])"
+    case .legacyPopulate(let b): "amdgpu-style: populate lb\(b)"
+    case .legacyFill(let b): "amdgpu-style: fill lb\(b)"
+    case .legacySwapout(let b): "amdgpu-style: ttm_bo_swapout_cb lb\(b)"
+    case .globalSwapout: "amdgpu-style: ttm_global_swapout"
+    case .place(let b, let p): "amdgpu-style: validate lb\(b) to \(Self.placementNames[p])"
+    case .evict(let b): "amdgpu-style: evict lb\(b)"
+    case .legacyDestroy(let b): "amdgpu-style: destroy lb\(b)"
+    case .pfClose(let b, let r):
+      "panfrost: close pf\(b)\(r == 0 ? "" : r == 1 ? " racing madvise (after lookup)" : " racing madvise (after unlock)")"
     }
   }
+
+  static let placementNames = ["TTM_PL_SYSTEM", "TTM_PL_TT", "TTM_PL_VRAM"]
+  static let placements: [TTMMemType] = [.system, .tt, .vram]
 }
 
 /// What a fuzz run found.
@@ -79,12 +109,41 @@ public struct FuzzResult: Sendable {
 public enum Fuzz {
   /// Generates `count` steps from `seed`. The generator only depends on the seed and the
   /// count of objects created so far, so any prefix of a workload is itself a workload.
+  ///
+  /// Steps on the amdgpu-style device and panfrost closes come from a second stream of the
+  /// same seed, each after a step of the first, so the first stream's steps keep their order.
   public static func workload(seed: UInt64, steps count: Int) -> [FuzzStep] {
     var rng = SplitMix64(seed: seed)
+    var extra = SplitMix64(seed: seed ^ 0x6c65_6761_6379_0001)
     var bos = 0
     var pfBOs = 0
+    var legacyBOs = 0
     var steps: [FuzzStep] = []
-    for _ in 0..<count {
+    while steps.count < count {
+      if steps.count > 0, Int.random(in: 0..<4, using: &extra) == 0 {
+        func lb() -> Int { Int.random(in: 0..<max(legacyBOs, 1), using: &extra) }
+        let step: FuzzStep
+        switch Int.random(in: 0..<100, using: &extra) {
+        case ..<18 where legacyBOs < 8:
+          step = .legacyCreate(
+            pages: [1, 4, 8, 16, 32][Int.random(in: 0..<5, using: &extra)],
+            placement: Int.random(in: 0..<3, using: &extra))
+        case ..<18: step = .legacyFill(bo: lb())
+        case ..<30: step = .legacyPopulate(bo: lb())
+        case ..<40: step = .legacyFill(bo: lb())
+        case ..<52: step = .legacySwapout(bo: lb())
+        case ..<60: step = .globalSwapout
+        case ..<72: step = .place(bo: lb(), placement: Int.random(in: 0..<3, using: &extra))
+        case ..<82: step = .evict(bo: lb())
+        case ..<88: step = .legacyDestroy(bo: lb())
+        default:
+          step = .pfClose(
+            bo: Int.random(in: 0..<max(pfBOs, 1), using: &extra), racing: Int.random(in: 0..<3, using: &extra))
+        }
+        if case .legacyCreate = step { legacyBOs += 1 }
+        steps.append(step)
+        continue
+      }
       func bo() -> Int { Int.random(in: 0..<max(bos, 1), using: &rng) }
       let roll = Int.random(in: 0..<100, using: &rng)
       let step: FuzzStep
@@ -217,6 +276,11 @@ public enum Fuzz {
     /// The seed each BO was last filled with, while its content is known.
     var content: [Int: UInt64] = [:]
     var pfBOs: [PanfrostGEMObject] = []
+    /// The amdgpu-style device: no BO shrinker (TTM's global swapout, with a low
+    /// `ttm_pages_limit` so populate triggers it), a DMA-alloc pool, 64 pages of VRAM.
+    let legacy: TTMDevice
+    var legacyBOs: [TTMBufferObject?] = []
+    var legacyContent: [Int: UInt64] = [:]
     var tasks: [PID] = []
     /// Pages each pressure task holds (allocated through the page allocator, so not task RSS
     /// the OOM killer could free; they go when the task exits).
@@ -229,7 +293,12 @@ public enum Fuzz {
       ttm = tree.makeDevice(on: machine, pool: TTMPool(maxOrder: 4))
       pf = PanfrostDevice(machine: machine, functions: tree.kernelFunctions.panfrost)
       file = pf.open()
+      legacy = tree.makeDevice(on: machine, pool: TTMPool(usesDMAAlloc: true, maxOrder: 2), driverStyle: .amdgpu)
+      legacy.vramPages = 64
+      legacy.ttmPagesLimit = 96
     }
+
+    func lbo(_ i: Int) -> TTMBufferObject? { i < legacyBOs.count ? legacyBOs[i] : nil }
 
     func bo(_ i: Int) -> TTMBufferObject? { i < bos.count ? bos[i] : nil }
 
@@ -313,6 +382,51 @@ public enum Fuzz {
         guard let shrinker = pf.shrinker else { return }
         var sc = ShrinkControl(gfpMask: .GFP_KERNEL, nrToScan: n)
         _ = try machine.memallocNoreclaim { try shrinker.scanObjects(&sc, on: machine) }
+      case .pfClose(let i, let racing):
+        guard i < pfBOs.count, !pfBOs[i].isFreed, let handle = pf.handle(of: pfBOs[i], in: file) else { return }
+        if racing == 0 {
+          try pf.gemClose(file, handle)
+        } else {
+          pf.pendingClose = (racing == 1 ? .madviseAfterLookup : .madviseAfterUnlock, file, handle)
+          defer { pf.pendingClose = nil }
+          _ = try pf.madvise(file, pfBOs[i], PANFROST_MADV_DONTNEED)
+        }
+      case .legacyCreate(let pages, let p):
+        // A full VRAM with nothing evictable is -ENOSPC; the BO is then not created.
+        do {
+          legacyBOs.append(try legacy.createBO(numPages: pages, placement: FuzzStep.placements[p]))
+        } catch let err as Errno where err == .ENOSPC || err == .ENOMEM {
+          legacyBOs.append(nil)
+        }
+      case .legacyPopulate(let i):
+        guard let bo = lbo(i), bo.ttm != nil else { return }
+        let ret = try legacy.populate(bo)
+        if ret != 0 && !bo.tt.isSwapped { legacyContent[i] = nil }
+      case .legacyFill(let i):
+        guard let bo = lbo(i), legacy.isWritable(bo) else { return }
+        fills += 1
+        legacy.fill(bo, seed: fills)
+        legacyContent[i] = fills
+      case .legacySwapout(let i):
+        guard let bo = lbo(i) else { return }
+        _ = try legacy.swapout(bo, path: .swapout)
+      case .globalSwapout:
+        _ = try legacy.ttmGlobalSwapout(TTMOperationContext(), .GFP_KERNEL)
+      case .place(let i, let p):
+        guard let bo = lbo(i) else { return }
+        bo.reserved = true
+        defer { bo.reserved = false }
+        _ = try legacy.ttmBOValidate(bo, to: FuzzStep.placements[p], TTMOperationContext())
+      case .evict(let i):
+        guard let bo = lbo(i) else { return }
+        bo.reserved = true
+        defer { bo.reserved = false }
+        _ = try legacy.ttmBOEvict(bo, TTMOperationContext())
+      case .legacyDestroy(let i):
+        guard let bo = lbo(i) else { return }
+        try legacy.destroy(bo)
+        legacyBOs[i] = nil
+        legacyContent[i] = nil
       }
     }
 
@@ -332,12 +446,19 @@ public enum Fuzz {
           return "bo\(i): page \(bad.index) holds \(bad.found), not what was written"
         }
       }
+      for (i, seed) in legacyContent.sorted(by: { $0.key < $1.key }) {
+        guard let bo = lbo(i), bo.ttm == nil || bo.tt.isPopulated else { continue }
+        if let bad = legacy.checkContent(bo, seed: seed).first {
+          return "lb\(i) (\(bo.resource.memType)): page \(bad.index) holds \(bad.found), not what was written"
+        }
+      }
       let ttmPages = machine.mem.frames.reduce(0) { n, f in
         if case .ttm? = f.owner { return n + 1 }
         return n
       }
-      if ttmPages != machine.vmstat.nrGPUActive {
-        return "NR_GPU_ACTIVE is \(machine.vmstat.nrGPUActive) but TTM holds \(ttmPages) pages"
+      let active = machine.vmstat.nrGPUActive - machine.vmstat.nrGPUActiveGap
+      if ttmPages != active {
+        return "NR_GPU_ACTIVE is \(active) (the DMA-alloc gap aside) but TTM holds \(ttmPages) pages"
       }
       let audit = machine.audit()
       if audit.inconsistentFrames != 0 { return "\(audit.inconsistentFrames) frame(s) disagree with the free lists" }
@@ -354,8 +475,11 @@ public enum Fuzz {
         machine.faults.disarm(.backupFaultInject)
         machine.faults.disarm(.failPageAlloc)
         machine.faults.disarm(.failslab)
+        machine.faults.disarm(.ttmResourceAlloc)
         for case let bo? in bos { try ttm.destroy(bo) }
         ttm.fini()
+        for case let bo? in legacyBOs { try legacy.destroy(bo) }
+        legacy.fini()
         try pf.close(file)
         pf.fini()
         for (_, pages) in pressure { for page in pages { machine.freePages(page, order: 0) } }

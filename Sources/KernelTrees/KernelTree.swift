@@ -139,7 +139,9 @@ public struct KernelTree: Sendable, CustomStringConvertible {
   }
 
   /// A TTM device on `machine` that runs this tree's code.
-  public func makeDevice(on machine: Machine, pool: TTMPool = TTMPool()) -> TTMDevice {
-    TTMDevice(machine: machine, pool: pool, functions: functions)
+  public func makeDevice(on machine: Machine, pool: TTMPool = TTMPool(), driverStyle: TTMDriverStyle = .xe)
+    -> TTMDevice
+  {
+    TTMDevice(machine: machine, pool: pool, driverStyle: driverStyle, functions: functions)
   }
 }

@@ -35,7 +35,9 @@ struct FaultsCommandTests {
     #expect(r.status == 0)
     let object = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
     let cells = try #require(object["cells"] as? [[String: Any]])
-    #expect(cells.count == 8)
+    // Two variants times the five TTM points: fail_page_alloc, shmem_read_folio_gfp,
+    // shmem_insert_folio:xas_nomem, backup_fault_inject, ttm_resource_alloc.
+    #expect(cells.count == 10)
     #expect(cells.allSatisfy { ($0["modelBug"] as? Int) == 0 })
     let before = cells.filter { $0["variant"] as? String == "before" }
     #expect(before.contains { ($0["explainedBy"] as? [String]) == ["drop-restore-after-restore"] })

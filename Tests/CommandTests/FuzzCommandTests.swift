@@ -18,7 +18,7 @@ struct FuzzCommandTests {
   @Test("a failure prints the fix that explains it and a replay command that reproduces it")
   func replay() throws {
     let args = [
-      "fuzz", "--seed", "4", "--steps", "300", "--branch", "7.1.y", "--branches", "fixtures/stable-branches.json",
+      "fuzz", "--seed", "16", "--steps", "300", "--branch", "7.1.y", "--branches", "fixtures/stable-branches.json",
     ]
     let r = try runTool(args)
     #expect(r.status == 2)
@@ -31,7 +31,7 @@ struct FuzzCommandTests {
     )
     let replay = try #require(lines.dropLast().last)
     #expect(
-      replay == "replay: bo-repro fuzz --seed 4 --steps 66 --branch 7.1.y --branches fixtures/stable-branches.json")
+      replay == "replay: bo-repro fuzz --seed 16 --steps 284 --branch 7.1.y --branches fixtures/stable-branches.json")
     let again = try runTool(replay.split(separator: " ").dropFirst(2).map(String.init))
     #expect(again.status == 2)
     #expect(again.out.split(separator: "\n").first == lines.first.map { Substring($0) })

@@ -33,13 +33,13 @@ struct FuzzTests {
   /// tt. 7.2.y, which carries the fix, survives the same workload.
   @Test("the fuzzer finds the stale-restore bug on 7.1.y, not on 7.2.y")
   func findsStaleRestoreOn71() {
-    let workload = Fuzz.workload(seed: 18, steps: 160)
+    let workload = Fuzz.workload(seed: 246, steps: 160)
     func tree(_ name: String) -> KernelTree {
       try! KernelTree(base: name, stack: ["madvise-list-move"] + StableTrees.branch(name)!.stack)
     }
-    let r71 = Fuzz.run(seed: 18, steps: workload, on: tree("7.1.y"))
+    let r71 = Fuzz.run(seed: 246, steps: workload, on: tree("7.1.y"))
     #expect(r71.failure?.what.contains("holds handle(") == true, "\(String(describing: r71.failure))")
-    let r72 = Fuzz.run(seed: 18, steps: workload, on: tree("7.2.y"))
+    let r72 = Fuzz.run(seed: 246, steps: workload, on: tree("7.2.y"))
     #expect(r72.failure == nil, "\(String(describing: r72.failure))")
   }
 
@@ -59,19 +59,19 @@ struct FuzzTests {
     #expect(replay.failure?.step == failure.step && replay.failure?.what == failure.what)
   }
 
-  /// A leak only the teardown audit sees (seed 4 on 7.1.y: the stale restore struct) is
+  /// A leak only the teardown audit sees (seed 16 on 7.1.y: the stale restore struct) is
   /// reported with the shortest prefix whose teardown leaks, and that prefix replays while
   /// one step less does not.
   @Test("a teardown-only failure reports its shortest prefix, which replays")
   func teardownPrefix() throws {
     let tree = try KernelTree(base: "7.1.y", stack: ["madvise-list-move"] + StableTrees.branch("7.1.y")!.stack)
-    let r = Fuzz.run(seed: 4, steps: Fuzz.workload(seed: 4, steps: 300), on: tree)
+    let r = Fuzz.run(seed: 16, steps: Fuzz.workload(seed: 16, steps: 300), on: tree)
     let failure = try #require(r.failure)
     #expect(failure.what.hasPrefix("teardown: ") && failure.what.contains("ttm_pool_tt_restore"), "\(failure.what)")
     #expect(failure.step == r.steps.count - 1 && r.steps.count < 300)
-    let replay = Fuzz.run(seed: 4, steps: Fuzz.workload(seed: 4, steps: r.steps.count), on: tree)
+    let replay = Fuzz.run(seed: 16, steps: Fuzz.workload(seed: 16, steps: r.steps.count), on: tree)
     #expect(replay.failure?.what == failure.what && replay.steps.count == r.steps.count)
-    let shorter = Fuzz.run(seed: 4, steps: Fuzz.workload(seed: 4, steps: r.steps.count - 1), on: tree)
+    let shorter = Fuzz.run(seed: 16, steps: Fuzz.workload(seed: 16, steps: r.steps.count - 1), on: tree)
     #expect(shorter.failure == nil)
   }
 }

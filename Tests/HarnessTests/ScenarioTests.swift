@@ -146,11 +146,11 @@ struct ScenarioTests {
       ),
       (
         "unknown key", "\"memoryPages\": 64", "\"memoryPagez\": 64",
-        "bad.json: setup.memoryPagez: unknown key \"memoryPagez\" (known here: memoryPages, swapPages, watermarkMin, poolOrder, shmemLargeFolioOrder, debugList, bugOnDataCorruption, faultInjection)"
+        "bad.json: setup.memoryPagez: unknown key \"memoryPagez\" (known here: memoryPages, swapPages, watermarkMin, poolOrder, shmemLargeFolioOrder, debugList, bugOnDataCorruption, faultInjection, ttmDriver, poolDMAAlloc, poolDMA32, vramPages, ttmPagesLimit)"
       ),
       (
         "unknown op", "\"op\": \"swapout\"", "\"op\": \"swapotu\"",
-        "bad.json: steps[1].op: unknown op \"swapotu\" (known: create, populate, fill, check, swapout, destroy, set, spawn, exit, arm, disarm, shrink, count, alloc, fragment, resetCounters, madvise, job)"
+        "bad.json: steps[1].op: unknown op \"swapotu\" (known: create, populate, fill, check, swapout, destroy, set, spawn, exit, arm, disarm, shrink, count, alloc, fragment, resetCounters, madvise, job, globalSwapout, place, evict, backupPage, copyPage, dropHandle, insertFolio, restoreAndAlloc)"
       ),
       (
         "unknown slug", "\"shmem-backup-v14\"", "\"shmem-backup-v15\"",

@@ -17,26 +17,29 @@ public struct TTMRig {
   public let tree: KernelTree
 
   /// A machine of `memory` pages and `swap` swap slots, no watermarks unless given, shmem
-  /// files that take folios up to `shmemLargeFolioOrder`, and a device whose pool allocates
-  /// at most `poolOrder`.
+  /// files that take folios up to `shmemLargeFolioOrder`, and a device of `driverStyle`
+  /// whose pool allocates at most `poolOrder` (through `dma_alloc_attrs()` with `dmaAlloc`).
   public init(
     _ model: any PatchModel.Type, _ variant: Variant, memory: Int = 4096, swap: Int = 4096,
-    watermarks: Watermarks = .none, poolOrder: Int = 0, shmemLargeFolioOrder: Int = 0
+    watermarks: Watermarks = .none, poolOrder: Int = 0, shmemLargeFolioOrder: Int = 0, dmaAlloc: Bool = false,
+    driverStyle: TTMDriverStyle = .xe
   ) {
     self.init(
       tree: KernelTree.pair(model, variant), memory: memory, swap: swap, watermarks: watermarks,
-      poolOrder: poolOrder, shmemLargeFolioOrder: shmemLargeFolioOrder)
+      poolOrder: poolOrder, shmemLargeFolioOrder: shmemLargeFolioOrder, dmaAlloc: dmaAlloc,
+      driverStyle: driverStyle)
   }
 
   /// The same on any tree, e.g. a stable branch's.
   public init(
     tree: KernelTree, memory: Int = 4096, swap: Int = 4096, watermarks: Watermarks = .none, poolOrder: Int = 0,
-    shmemLargeFolioOrder: Int = 0
+    shmemLargeFolioOrder: Int = 0, dmaAlloc: Bool = false, driverStyle: TTMDriverStyle = .xe
   ) {
     self.tree = tree
     machine = Machine(MachineConfig(memoryPages: memory, swapPages: swap, watermarks: watermarks))
     machine.shmemLargeFolioOrder = shmemLargeFolioOrder
-    device = tree.makeDevice(on: machine, pool: TTMPool(maxOrder: poolOrder))
+    device = tree.makeDevice(
+      on: machine, pool: TTMPool(usesDMAAlloc: dmaAlloc, maxOrder: poolOrder), driverStyle: driverStyle)
   }
 
   /// Creates, populates and fills a BO of `pages` pages.

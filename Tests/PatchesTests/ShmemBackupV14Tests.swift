@@ -118,8 +118,10 @@ struct ShmemBackupV14Tests {
   ///   OOM-kills the bystander and then everything is copied;
   /// - legacy with swap: reclaim writes the copies already made to swap, so one free page is
   ///   enough; with none, the first allocation OOM-kills;
-  /// - legacy with a failed allocation: the file is dropped, nothing happens (all or nothing);
-  ///   `backup_fault_inject` does not exist there;
+  /// - legacy with a failed allocation: the file is dropped, nothing happens (all or nothing),
+  ///   and `ttm_bo_swapout_cb()` turns `ttm_tt_swapout()`'s -ENOMEM into -EBUSY ("Consider
+  ///   -ENOMEM and -ENOSPC non-fatal", 6.12 and 6.18; 5.15's `ttm_bo_swapout()` returned the
+  ///   -ENOMEM); `backup_fault_inject` does not exist there;
   /// - v14 without swap: -EBUSY before touching anything (`ttm_backup_bytes_avail()`);
   /// - v14 with swap: each page frees the page it used, so one free page is enough; with none,
   ///   the `__GFP_RETRY_MAYFAIL` allocation fails without a kill and `ttm_bo_shrink()` turns
@@ -131,7 +133,7 @@ struct ShmemBackupV14Tests {
     case (.before, .memory(let free, let swap)):
       return (.all, swap == 0 ? free < n : free == 0)
     case (.before, .failAlloc):
-      return (.nothing(.ENOMEM), false)
+      return (.nothing(.EBUSY), false)
     case (.before, .backupFaultInject):
       return (.all, false)
     case (.after, .memory(let free, let swap)):

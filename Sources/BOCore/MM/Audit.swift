@@ -12,6 +12,9 @@ public struct AccountingAudit: Hashable, Sendable, CustomStringConvertible {
   public var openShmemFiles: [String]
   /// Counters that should be back to zero (`nr_shmem`, `nr_gpu_active`, ...).
   public var nonZeroCounters: [String: Int]
+  /// `NR_GPU_*` as the kernel would show them, where not zero: the residue of the DMA-alloc
+  /// accounting (``VMStat/kernelGPUCounters``). Informational: not part of ``isClean``.
+  public var kernelCounterResidue: [String: Int] = [:]
   /// Pages whose frame state disagrees with the free lists (model bugs).
   public var inconsistentFrames: Int
   /// Folios unlocked while not locked.
@@ -64,6 +67,7 @@ extension Machine {
       swapSlotsInUse: swap.slotsInUse,
       openShmemFiles: shmemFiles.enumerated().compactMap { i, f in f.map { "\($0.name)#\(i)" } },
       nonZeroCounters: counters,
+      kernelCounterResidue: vmstat.kernelGPUCounters,
       inconsistentFrames: abs(free - mem.nrFreePages),
       lockViolations: folioLockViolations.count)
   }

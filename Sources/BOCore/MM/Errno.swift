@@ -31,6 +31,9 @@ public struct Errno: RawRepresentable, Error, Hashable, Codable, Sendable {
   public static let EINVAL = Errno(rawValue: 22)
   /// No space left on device: no free swap slot. The corresponding C error is `ENOSPC`.
   public static let ENOSPC = Errno(rawValue: 28)
+  /// Operation already in progress (`include/uapi/asm-generic/errno.h`): the LRU walk skips a
+  /// BO that returns it. The corresponding C error is `EALREADY`.
+  public static let EALREADY = Errno(rawValue: 114)
   /// Kernel-internal "restart the system call". The corresponding C error is `ERESTARTSYS`.
   public static let ERESTARTSYS = Errno(rawValue: 512)
 
@@ -47,6 +50,7 @@ public struct Errno: RawRepresentable, Error, Hashable, Codable, Sendable {
     case .EBUSY: "EBUSY"
     case .EINVAL: "EINVAL"
     case .ENOSPC: "ENOSPC"
+    case .EALREADY: "EALREADY"
     case .ERESTARTSYS: "ERESTARTSYS"
     default: "\(rawValue)"
     }

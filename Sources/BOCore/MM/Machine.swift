@@ -80,6 +80,8 @@ public final class Machine {
   /// Every `alloc_pages()` call and its outcome, while not `nil`; a test sets it to `[]` to
   /// see which gfp each path allocates with.
   public var allocationTrace: [AllocationRecord]?
+  /// The event counters of ``statistics``.
+  @exclusivity(unchecked) var counters = StatisticsCounters()
   /// Folios unlocked while not locked (see ``folioUnlock(_:)``), in order.
   public internal(set) var folioLockViolations: [Page] = []
   private var nextPID: PID = 1000
@@ -207,6 +209,7 @@ public final class Machine {
   public func copyHighpage(to: Page, from: Page) {
     mem[to].content = mem[from].content
     vmstat.bytesCopied += PAGE_SIZE
+    counters.pagesCopied += 1
   }
 
   /// A write of `content` to the whole page, as a GPU or CPU filling a buffer would.
@@ -223,6 +226,7 @@ public final class Machine {
   /// `split_page(page, order)`: see ``PhysicalMemory/splitPage(_:order:)``.
   public func splitPage(_ page: Page, order: Int) {
     mem.splitPage(page, order: order)
+    counters.splits += 1
   }
 
   /// `take_page_off_buddy()`: pins one free frame, to build fragmented memory. Returns
@@ -236,12 +240,21 @@ public final class Machine {
   public enum NodeStatItem: Sendable {
     /// `NR_GPU_ACTIVE`.
     case nrGPUActive
+    /// `NR_GPU_RECLAIM`.
+    case nrGPUReclaim
+  }
+
+  /// Records that the kernel's accounting left `NR_GPU_ACTIVE` (`reclaim` false) or
+  /// `NR_GPU_RECLAIM` `delta` away from the pages it describes (``VMStat/nrGPUActiveGap``).
+  public func noteGPUAccountingGap(reclaim: Bool, _ delta: Int) {
+    if reclaim { vmstat.nrGPUReclaimGap += delta } else { vmstat.nrGPUActiveGap += delta }
   }
 
   /// `mod_node_page_state(pgdat, item, delta)`.
   public func modNodePageState(_ item: NodeStatItem, _ delta: Int) {
     switch item {
     case .nrGPUActive: vmstat.nrGPUActive += delta
+    case .nrGPUReclaim: vmstat.nrGPUReclaim += delta
     }
   }
 }

@@ -88,6 +88,7 @@ extension Machine {
       "\(message): Killed process \(victim.pid) (\(victim.comm)) total-vm:\(anonKB)kB, anon-rss:\(anonKB)kB, file-rss:0kB, shmem-rss:0kB, UID:\(victim.uid) pgtables:\(victim.pgtablesBytes / 1024)kB oom_score_adj:\(victim.oomScoreAdj)"
     )
     vmstat.oomKill += 1
+    counters.oomVictims.append(victim.comm)
     for page in victim.anonPages { mem.freePages(page, order: 0) }
     tasks[i].anonPages = []
     tasks[i].isOOMVictim = true

@@ -12,6 +12,11 @@ extension Machine {
   public func allocPages(_ gfp: GFP, order: Int, owner: PageOwner) throws -> Page? {
     let page = try allocPagesInner(gfp, order: order, owner: owner)
     allocationTrace?.append(AllocationRecord(gfp: gfp, order: order, owner: owner, succeeded: page != nil))
+    if page != nil, order <= MAX_PAGE_ORDER {
+      counters.allocationsPerOrder[order] += 1
+    } else {
+      counters.allocationFailures += 1
+    }
     return page
   }
 

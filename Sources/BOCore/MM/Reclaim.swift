@@ -67,6 +67,7 @@ extension Machine {
       guard case .freed(let n) = try kernelFrame("do_shrink_slab", { try shrinker.scanObjects(&sc, on: self) })
       else { break }
       freed += n
+      counters.shrinkerScans += 1
       vmstat.slabsScanned += sc.nrScanned
       // A shrinker that reports no scanning would loop forever in the kernel too; stop.
       guard sc.nrScanned > 0 else { break }

@@ -189,11 +189,42 @@ public final class PanfrostDevice {
     if bo.refcount == 0 { try panfrostGemFreeObject(bo) }
   }
 
-  /// `drm_gem_object_put()` of a reference that cannot be the last, such as an ioctl's lookup
-  /// while the file's handle holds the object; it never frees, so it cannot fail.
-  public func drmGemObjectPutNotLast(_ bo: PanfrostGEMObject) {
-    precondition(bo.refcount > 1 && !bo.isFreed, "drm_gem_object_put() of the last reference of \(bo)")
-    bo.refcount -= 1
+  /// Runs an ioctl's `body` holding the reference `drm_gem_object_lookup()` took, then puts
+  /// it (`drm_gem_object_put()`), which frees the BO if it was the last. After a throw (a
+  /// ``KernelHalt``) the kernel's task would die holding it; the model puts it anyway, so a
+  /// test can still tear down.
+  public func droppingReference<T>(_ bo: PanfrostGEMObject, _ body: () throws -> T) throws -> T {
+    let value: T
+    do {
+      value = try body()
+    } catch {
+      if !bo.isFreed && bo.refcount > 0 { try? drmGemObjectPut(bo) }
+      throw error
+    }
+    try drmGemObjectPut(bo)
+    return value
+  }
+
+  // MARK: Concurrency
+
+  /// A place in an ioctl where another thread of the same process may run: between the
+  /// lookup and the locks, or after the locks are dropped and before the lookup's reference
+  /// is put. (Inside `shrinker_lock` and `mappings.lock` a concurrent `GEM_CLOSE` would
+  /// block on `mappings.lock` in `panfrost_gem_teardown_mapping()`.)
+  public enum PreemptionPoint: String, Hashable, Sendable, CaseIterable {
+    case madviseAfterLookup = "afterLookup"
+    case madviseAfterUnlock = "afterUnlock"
+  }
+
+  /// A `DRM_IOCTL_GEM_CLOSE` of `handle` in `file` that another thread runs when the current
+  /// ioctl reaches `point`; cleared once it ran.
+  public var pendingClose: (point: PreemptionPoint, file: PanfrostFile, handle: UInt32)?
+
+  /// Runs what another thread does at `point`, if anything (``pendingClose``).
+  public func preemptionPoint(_ point: PreemptionPoint) throws {
+    guard let close = pendingClose, close.point == point else { return }
+    pendingClose = nil
+    try gemClose(close.file, close.handle)
   }
 
   /// `DRM_IOCTL_GEM_CLOSE` → `drm_gem_handle_delete()`: `panfrost_gem_close()` removes the

@@ -337,6 +337,8 @@ extension Machine {
       shmemFiles[file.id]!.entries[index + i] = .folio(folio)
     }
     vmstat.nrShmem += nr
+    counters.shmemFoliosInserted += 1
+    counters.shmemPagesInserted += nr
     shmemLRU.append(ShmemLRUEntry(file: file.id, index: index, folio: folio))
     getPage(folio)  // the page cache's reference
     if writeback {
@@ -382,6 +384,7 @@ extension Machine {
       return .error(.EIO)
     }
     guard let slot = swap.allocate(storing: mem[folio].content) else { return .activate }
+    counters.swapEntriesAllocated += 1
     shmemFiles[fileID]!.entries[index] = .swapped(slot)
     vmstat.nrShmem -= 1
     vmstat.nrShmemSwapped += 1

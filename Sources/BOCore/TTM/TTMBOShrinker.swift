@@ -24,12 +24,12 @@ public final class TTMBOShrinker: Shrinker {
 
   /// Pages of populated BOs that are not pinned and not purgeable (`shrinkable_pages`).
   public var shrinkablePages: Int {
-    device.lru.reduce(0) { $0 + ($1.tt.isPopulated && $1.pinCount == 0 && !$1.purgeable ? $1.tt.numPages : 0) }
+    device.lru.reduce(0) { $0 + ($1.ttm?.isPopulated == true && $1.pinCount == 0 && !$1.purgeable ? $1.numPages : 0) }
   }
 
   /// Pages of populated purgeable BOs (`purgeable_pages`).
   public var purgeablePages: Int {
-    device.lru.reduce(0) { $0 + ($1.tt.isPopulated && $1.pinCount == 0 && $1.purgeable ? $1.tt.numPages : 0) }
+    device.lru.reduce(0) { $0 + ($1.ttm?.isPopulated == true && $1.pinCount == 0 && $1.purgeable ? $1.numPages : 0) }
   }
 
   /// `xe_shrinker_count()`: swap space left, capped by the shrinkable pages, if the reclaim
@@ -87,14 +87,19 @@ public final class TTMBOShrinker: Shrinker {
     for bo in device.lru where !bo.reserved {
       if !ttmBOShrinkSuitable(bo, ctx) { continue }
       // xe_bo_shrink(): -EBUSY for a BO the purge pass cannot purge, which ends the walk; a
-      // purgeable BO is purged in either pass (xe_bo_shrink_purge(): purge, no writeback).
+      // purgeable BO is purged in either pass (xe_bo_shrink_purge(): ttm_bo_shrink() with
+      // purge and without allow_move); any other is backed up with allow_move.
       if flags.purge && !bo.purgeable { return Errno.EBUSY.negated }
-      let boFlags = bo.purgeable ? TTMBackupFlags(purge: true, writeback: false) : flags
+      let boFlags =
+        bo.purgeable
+        ? TTMBOShrinkFlags(purge: true, writeback: false, allowMove: false)
+        : TTMBOShrinkFlags(purge: false, writeback: flags.writeback, allowMove: true)
       // The BO's pages count as scanned before the attempt.
-      scanned += bo.tt.numPages
+      scanned += bo.numPages
       bo.reserved = true
       defer { bo.reserved = false }
-      let lret = try kernelFrame("xe_bo_shrink") { try device.functions.ttmBOSwapout(device, bo, ctx, boFlags) }
+      let shrink = device.functions.require(device.functions.ttmBOShrink, "ttm_bo_shrink")
+      let lret = try kernelFrame("xe_bo_shrink") { try shrink(device, bo, ctx, boFlags) }
       if lret < 0 { return lret }
       freed += lret
       if scanned >= toScan { break }
@@ -104,7 +109,7 @@ public final class TTMBOShrinker: Shrinker {
 
   /// `ttm_bo_shrink_suitable()`: populated, not pinned, and idle unless we may wait.
   func ttmBOShrinkSuitable(_ bo: TTMBufferObject, _ ctx: TTMOperationContext) -> Bool {
-    bo.tt.isPopulated && bo.pinCount == 0 && (!ctx.noWaitGPU || !bo.busy)
+    bo.ttm?.isPopulated == true && bo.pinCount == 0 && (!ctx.noWaitGPU || !bo.busy)
   }
 }
 

@@ -13,8 +13,18 @@ extension TTMDevice {
   /// `ttm_backup_drop()`: release the shmem page behind `handle`
   /// (`shmem_truncate_range()` over that one page).
   public func ttmBackupDrop(_ backup: ShmemFileID, _ handle: UInt) {
+    machine.counters.handlesDropped += 1
     let start = ttmBackupHandleToShmemIdx(handle) * PAGE_SIZE
     machine.shmemTruncateRange(backup, start: start, end: start + PAGE_SIZE - 1)
+  }
+
+  /// `ttm_backup_handle_to_page_ptr()` (`include/drm/ttm/ttm_backup.h`): the page-array
+  /// entry for `handle` (``ttmBackupHandleToPagePtr(_:)`` gives its value). A live handle
+  /// (not 0, which marks a slot already restored) counts in
+  /// ``ModelStatistics/handlesCreated``.
+  public func ttmBackupHandleToPagePtr(_ handle: UInt) -> TTMPagePointer {
+    if handle != 0 { machine.counters.handlesCreated += 1 }
+    return .handle(handle)
   }
 
   /// `ttm_backup_fini()`: `fput()`.

@@ -3,11 +3,24 @@
 // patches change (ttm_pool_backup(), ttm_pool_restore_and_alloc(), ttm_pool_restore_commit())
 // are seams in TTMFunctions; their code is in Sources/Patches.
 //
-// Not modelled: DMA mapping (`dma_address` is always NULL, ttm_pool_map/unmap do nothing),
-// the DMA-alloc path, the WC/UC pool types (every page comes from and goes back to the page
-// allocator), NUMA nodes, and NR_GPU_RECLAIM (no page ever sits in a pool). NR_GPU_ACTIVE is
-// Airlie's 2026 accounting (7.1-era trees); the model keeps it on every tree as an
-// accounting check that must balance at teardown. Likewise the `__GFP_NOWARN` that
+// The DMA-alloc path (`ttm_pool_uses_dma_alloc()`: coherent allocations through
+// dma_alloc_attrs(), each with its `struct ttm_pool_dma`, and the pool's own per-caching,
+// per-order pool types that freed pages go to) is modelled, with the `drm-ttm_pool` shrinker
+// that frees pool-type pages under pressure. Older trees spell the test `pool->use_dma_alloc`
+// (the helpers are d53adc244fbf "drm/ttm: Add getter for some pool properties", Oct 2025, and
+// the flags 0af5b6a8f8dd; first release v6.19, UNVERIFIED); the behaviour is the same.
+// ttm_pool_restore_and_alloc() has no DMA-alloc check: only ttm_pool_backup() refuses such
+// pools, so a DMA-alloc tt is never backed up to restore.
+//
+// Not modelled: DMA mapping of non-DMA-alloc pools (`dma_address` is always NULL,
+// ttm_pool_map/unmap do nothing), the global WC/UC pool types of x86 (a non-DMA-alloc pool's
+// pages come from and go back to the page allocator), NUMA nodes. NR_GPU_ACTIVE and
+// NR_GPU_RECLAIM are Airlie's 2026 accounting (7.1-era trees); the model keeps them on every
+// tree as an accounting check that must balance at teardown. The base text does not balance
+// them for a DMA-alloc pool: ttm_pool_alloc_page() and ttm_pool_free_page() count only the
+// page-allocator branch, ttm_pool_type_give()/take() count every page, so a DMA-alloc page
+// that passes through a pool type leaves NR_GPU_ACTIVE -n and NR_GPU_RECLAIM +n behind. The
+// model shows that as the base text has it; whether a later tree fixes it is UNVERIFIED. Likewise the `__GFP_NOWARN` that
 // ctx->gfp_retry_mayfail adds to the page allocation is from 55fcf74cc233 (v7.1) and applies
 // on every tree: on older trees a failed page allocation would also log a warning.
 
@@ -27,28 +40,156 @@ extension TTMDevice {
     if pool.beneficialOrder > 0 && order > pool.beneficialOrder {
       gfpFlags.remove(.__GFP_DIRECT_RECLAIM)
     }
-    precondition(!pool.usesDMAAlloc, "the DMA-alloc pool path is not modelled")
-    let p = try machine.allocPages(gfpFlags, order: order, owner: owner)
-    if let p {
-      machine.setPagePrivate(p, UInt(order))
-      machine.modNodePageState(.nrGPUActive, 1 << order)
+    if !pool.usesDMAAlloc {
+      let p = try machine.allocPages(gfpFlags, order: order, owner: owner)
+      if let p {
+        machine.setPagePrivate(p, UInt(order))
+        machine.modNodePageState(.nrGPUActive, 1 << order)
+      }
+      return p
     }
-    return p
+    // kmalloc_obj(*dma): GFP_KERNEL (kmalloc(sizeof(*dma), GFP_KERNEL) in older trees).
+    guard let object = try machine.kmalloc(16, .GFP_KERNEL, what: "ttm_pool_dma") else { return nil }
+    var attr = DMAAttrs.FORCE_CONTIGUOUS
+    if order > 0 { attr.insert(.NO_WARN) }
+    guard
+      let vaddr = try machine.dmaAllocAttrs(size: (1 << order) * PAGE_SIZE, gfpFlags, attrs: attr, owner: owner)
+    else {
+      machine.kfree(object)
+      return nil
+    }
+    // TODO: This is an illegal abuse of the DMA API, but we need to rework TTM page fault
+    // handling and extend the DMA API to clean this up. (virt_to_page(vaddr).)
+    let dma = TTMPoolDMA(object: object, allocation: vaddr, order: order)
+    poolDMA[dma.pointer] = dma
+    // No NR_GPU_ACTIVE here, where the branch above adds 1 << order.
+    machine.noteGPUAccountingGap(reclaim: false, -(1 << order))
+    machine.setPagePrivate(vaddr.page, dma.pointer)
+    return vaddr.page
   }
 
-  /// `__free_pages_gpu_account(p, order, false)`: `NR_GPU_ACTIVE -= 1 << order`, then
+  /// `__free_pages_gpu_account(p, order, reclaim)`: `NR_GPU_RECLAIM` (a page leaving a pool
+  /// type) or `NR_GPU_ACTIVE` (a page leaving a tt) drops by `1 << order`, then
   /// `__free_pages()`.
-  public func freePagesGPUAccount(_ p: Page, order: Int) {
-    machine.modNodePageState(.nrGPUActive, -(1 << order))
+  public func freePagesGPUAccount(_ p: Page, order: Int, reclaim: Bool = false) {
+    machine.modNodePageState(reclaim ? .nrGPUReclaim : .nrGPUActive, -(1 << order))
     machine.freePages(p, order: order)
   }
 
-  /// `ttm_pool_free_page()` without a pool type: back to write-back caching if needed
-  /// (`set_pages_wb()` on x86), then ``freePagesGPUAccount(_:order:)``.
-  public func ttmPoolFreePage(_ pool: TTMPool?, _ caching: TTMCaching, order: Int, _ p: Page) {
+  /// `ttm_pool_free_page()`: back to write-back caching if needed (`set_pages_wb()` on x86),
+  /// then, for a pool that does not use DMA allocation (or no pool),
+  /// ``freePagesGPUAccount(_:order:reclaim:)``; for a DMA-alloc pool `dma_free_attrs()` of the
+  /// allocation `page->private` points to, and `kfree()` of that `struct ttm_pool_dma`, with
+  /// no NR_GPU_* change.
+  public func ttmPoolFreePage(_ pool: TTMPool?, _ caching: TTMCaching, order: Int, _ p: Page, reclaim: Bool = false) {
     // set_pages_wb(p, 1 << order) for caching != ttm_cached: page attributes are not
     // modelled, so there is nothing to change.
-    freePagesGPUAccount(p, order: order)
+    guard let pool, pool.usesDMAAlloc else {
+      freePagesGPUAccount(p, order: order, reclaim: reclaim)
+      return
+    }
+    var attr = DMAAttrs.FORCE_CONTIGUOUS
+    if order > 0 { attr.insert(.NO_WARN) }
+    let dma = ttmPoolDMA(of: p)
+    // No NR_GPU_* change, where __free_pages_gpu_account() subtracts 1 << order.
+    machine.noteGPUAccountingGap(reclaim: reclaim, 1 << order)
+    machine.dmaFreeAttrs(size: (1 << order) * PAGE_SIZE, dma.allocation, attrs: attr)
+    poolDMA[dma.pointer] = nil
+    machine.kfree(dma.object)
+  }
+
+  /// `(struct ttm_pool_dma *)p->private` of a DMA-alloc pool's page.
+  func ttmPoolDMA(of p: Page) -> TTMPoolDMA {
+    guard let dma = poolDMA[machine.mem[p].private] else {
+      preconditionFailure("page->private of \(p) is not a struct ttm_pool_dma")
+    }
+    return dma
+  }
+
+  // MARK: Pool types
+
+  /// `ttm_pool_select_type()`: a DMA-alloc pool has its own pool type for every caching and
+  /// order (`&pool->caching[caching].orders[order]`). For other pools x86 has global
+  /// write-combined and uncached pool types, which the model does not have (NULL: those pages
+  /// come from and go to the page allocator).
+  public func ttmPoolSelectType(_ pool: TTMPool, _ caching: TTMCaching, order: Int) -> TTMPoolTypeKey? {
+    pool.usesDMAAlloc ? TTMPoolTypeKey(caching: caching, order: order) : nil
+  }
+
+  /// `ttm_pool_type_give()`: clear every page (`clear_page()`), put the block on the pool
+  /// type's list, `allocated_pages += 1 << order`, and move it from `NR_GPU_ACTIVE` to
+  /// `NR_GPU_RECLAIM`.
+  public func ttmPoolTypeGive(_ pt: TTMPoolTypeKey, _ p: Page) {
+    let numPages = 1 << pt.order
+    for i in 0..<numPages {
+      machine.writePage(p + i, .zero)
+      machine.mem[p + i].owner = .other("ttm_pool_type \(pt)")
+    }
+    poolTypes[pt, default: []].append(p)
+    poolAllocatedPages += numPages
+    machine.modNodePageState(.nrGPUActive, -numPages)
+    machine.modNodePageState(.nrGPUReclaim, numPages)
+  }
+
+  /// `ttm_pool_type_take()`: one block from the pool type's list (the least recently given,
+  /// as `list_lru_walk_node()` takes from the head), or `nil`; accounting as in
+  /// ``ttmPoolTypeGive(_:_:)``, reversed.
+  public func ttmPoolTypeTake(_ pt: TTMPoolTypeKey, owner: PageOwner) -> Page? {
+    guard var list = poolTypes[pt], !list.isEmpty else { return nil }
+    let p = list.removeFirst()
+    poolTypes[pt] = list
+    for i in 0..<(1 << pt.order) { machine.mem[p + i].owner = owner }
+    poolAllocatedPages -= 1 << pt.order
+    machine.modNodePageState(.nrGPUActive, 1 << pt.order)
+    machine.modNodePageState(.nrGPUReclaim, -(1 << pt.order))
+    return p
+  }
+
+  /// `ttm_pool_dispose_list()` of up to `count` blocks of `pt` (all with `nil`): each is
+  /// freed with `ttm_pool_free_page(pt->pool, pt->caching, pt->order, p, true)`. Returns the
+  /// blocks freed.
+  @discardableResult
+  func ttmPoolDispose(_ pt: TTMPoolTypeKey, count: Int? = nil) -> Int {
+    guard var list = poolTypes[pt], !list.isEmpty else { return 0 }
+    let n = Swift.min(count ?? list.count, list.count)
+    let dispose = list.prefix(n)
+    list.removeFirst(n)
+    poolTypes[pt] = list.isEmpty ? nil : list
+    for p in dispose {
+      poolAllocatedPages -= 1 << pt.order
+      for i in 0..<(1 << pt.order) { machine.mem[p + i].owner = .other("ttm_pool_type \(pt)") }
+      ttmPoolFreePage(pool, pt.caching, order: pt.order, p, reclaim: true)
+    }
+    return n
+  }
+
+  /// `ttm_pool_shrink(nid, num_to_free)`: the first pool type on the shrinker list moves to
+  /// its tail and up to `num_to_free` of its blocks are freed (`list_lru_walk_node()` counts
+  /// list entries, not pages). Returns the pages freed. The model's list holds this device's
+  /// pool types only; the kernel's also holds the global WC/UC pool types, which are empty
+  /// in the model and would only add turns that free nothing.
+  @discardableResult
+  public func ttmPoolShrink(_ numToFree: Int) -> Int {
+    guard !poolTypeShrinkerList.isEmpty else { return 0 }
+    let pt = poolTypeShrinkerList.removeFirst()
+    poolTypeShrinkerList.append(pt)
+    return ttmPoolDispose(pt, count: numToFree) << pt.order
+  }
+
+  /// `ttm_pool_init()`'s pool types for a DMA-alloc pool (`ttm_pool_type_init()` for every
+  /// caching and order, in that order, each added to the shrinker list).
+  func ttmPoolInitTypes() {
+    guard pool.usesDMAAlloc else { return }
+    for caching in [TTMCaching.uncached, .writeCombined, .cached] {
+      for order in 0...MAX_PAGE_ORDER { poolTypeShrinkerList.append(TTMPoolTypeKey(caching: caching, order: order)) }
+    }
+  }
+
+  /// `ttm_pool_fini()`: `ttm_pool_type_fini()` of every pool type: off the shrinker list,
+  /// every block freed.
+  public func ttmPoolFini() {
+    for pt in poolTypeShrinkerList { ttmPoolDispose(pt) }
+    poolTypeShrinkerList = []
   }
 
   /// `set_pages_array_wb()` / `_wc()` / `_uc()` (`arch/x86/mm/pat/set_memory.c`) over
@@ -91,9 +232,11 @@ extension TTMDevice {
     return 0
   }
 
-  /// `ttm_pool_page_order()`: the order kept in `page->private`.
+  /// `ttm_pool_page_order()`: the order kept in `page->private`, or for a DMA-alloc pool in
+  /// the low bits of the `struct ttm_pool_dma`'s `vaddr` that `page->private` points to.
   public func ttmPoolPageOrder(_ pool: TTMPool?, _ p: Page) -> Int {
-    Int(machine.mem[p].private)
+    if let pool, pool.usesDMAAlloc { return ttmPoolDMA(of: p).order }
+    return Int(machine.mem[p].private)
   }
 
   /// `ttm_pool_split_for_swap()`: "Split larger pages so that we can free each PAGE_SIZE page
@@ -114,13 +257,26 @@ extension TTMDevice {
     return restore.restoredPages < (1 << restore.order)
   }
 
-  /// `ttm_pool_unmap_and_free()`: free a multi-order page to the system (no pool types in
-  /// the model). With a NULL pool the order is `page->private`. Returns `1 << order`.
+  /// `ttm_pool_unmap_and_free()`: give a multi-order page to its pool type
+  /// (`ttm_pool_type_give()`) if the pool has one for it, else free it
+  /// (`ttm_pool_free_page()`). With a NULL pool the order is `page->private`. Returns
+  /// `1 << order`.
   @discardableResult
   public func ttmPoolUnmapAndFree(_ pool: TTMPool?, _ page: Page, _ caching: TTMCaching) -> Int {
-    let order = pool != nil ? ttmPoolPageOrder(pool, page) : Int(machine.mem[page].private)
-    // ttm_pool_select_type() gives no pool type for the modelled pools.
-    ttmPoolFreePage(pool, caching, order: order, page)
+    var pt: TTMPoolTypeKey?
+    let order: Int
+    if let pool {
+      order = ttmPoolPageOrder(pool, page)
+      // ttm_pool_unmap(): nothing to unmap in the model.
+      pt = ttmPoolSelectType(pool, caching, order: order)
+    } else {
+      order = Int(machine.mem[page].private)
+    }
+    if let pt {
+      ttmPoolTypeGive(pt, page)
+    } else {
+      ttmPoolFreePage(pool, caching, order: order, page)
+    }
     return 1 << order
   }
 
@@ -230,19 +386,31 @@ extension TTMDevice {
       alloc.remainingPages > 0 && !tt.isPopulated, "WARN_ON(!alloc->remaining_pages || ttm_tt_is_populated(tt))")
     let gfpFlags = ttmPoolAllocGFP(tt, ctx)
     var pageCaching = tt.caching
+    var allowPools = true
     var order = ttmPoolAllocFindOrder(pool.maxOrder, alloc)
     var r = 0
     var failedPage: (Page, Int)?
     allocation: do {
       while alloc.remainingPages > 0 {
-        // No pool types in the model: ttm_pool_select_type() returns NULL, so every page is
-        // allocated from the system, as write-back cached.
-        pageCaching = .cached
-        guard let p = try ttmPoolAllocPage(pool, gfpFlags, order: order, owner: .ttm(tt: tt.id)) else {
+        // First, try to allocate a page from a pool if one exists.
+        var page: Page?
+        if let pt = ttmPoolSelectType(pool, pageCaching, order: order), allowPools {
+          page = ttmPoolTypeTake(pt, owner: .ttm(tt: tt.id))
+        }
+        // If that fails or previously failed, allocate from system. Note that this also
+        // disallows additional pool allocations using write-back cached pools of the same
+        // order.
+        if page == nil {
+          pageCaching = .cached
+          allowPools = false
+          page = try ttmPoolAllocPage(pool, gfpFlags, order: order, owner: .ttm(tt: tt.id))
+        }
+        guard let p = page else {
           // If that fails, lower the order if possible and retry.
           if order > 0 {
             order -= 1
             pageCaching = tt.caching
+            allowPools = true
             continue
           }
           r = Errno.ENOMEM.negated
@@ -290,9 +458,14 @@ extension TTMDevice {
   }
 
   /// `ttm_pool_free()`: give every page of the tt back (`ttm_pool_free_range()` over the
-  /// whole array). The pool-size trimming that follows in the kernel has nothing to trim.
+  /// whole array), then, while more pages sit in pool types than `pool_node_limit` (half
+  /// the node's memory unless `page_pool_size` is set), `ttm_pool_shrink()` the excess.
   public func ttmPoolFree(_ tt: TTMTT) {
     ttmPoolFreeRange(pool, tt, tt.caching, 0, tt.numPages)
+    while poolAllocatedPages > poolNodeLimit {
+      let diff = poolAllocatedPages - poolNodeLimit
+      ttmPoolShrink(diff)
+    }
     // The kernel leaves the stale pointers; the model clears them, so a later use shows as
     // NULL instead of as a freed page.
     for i in 0..<tt.numPages { tt.pages[i] = .null }

@@ -116,12 +116,14 @@ public final class TTMPoolTTRestore {
 
 /// `struct ttm_pool` (`include/drm/ttm/ttm_pool.h`): how a device allocates tt pages.
 ///
-/// The per-caching, per-order pool types (caches of write-combined and uncached pages) are
-/// not modelled: every page comes from and goes back to the page allocator, which is what
-/// `ttm_pool_select_type()` gives for `ttm_cached` pages on x86 without DMA allocation.
+/// A DMA-alloc pool has per-caching, per-order pool types (``TTMDevice/poolTypes``) that freed
+/// pages go to; x86's global write-combined and uncached pool types are not modelled, so a
+/// pool without DMA allocation gets every page from and gives it back to the page allocator,
+/// which is what `ttm_pool_select_type()` gives for `ttm_cached` pages.
 public struct TTMPool: Hashable, Sendable {
-  /// `ttm_pool_uses_dma_alloc()`: pages come from `dma_alloc_attrs()`. Backup refuses such
-  /// pools with -EBUSY; allocation through the DMA API is not modelled beyond that.
+  /// `ttm_pool_uses_dma_alloc()` (`pool->use_dma_alloc` in trees before the
+  /// `TTM_ALLOCATION_POOL_*` flags): pages come from `dma_alloc_attrs()` and go back to the
+  /// pool's own pool types; backup refuses such pools with -EBUSY.
   public var usesDMAAlloc: Bool
   /// `ttm_pool_uses_dma32()`: allocate with `GFP_DMA32`.
   public var usesDMA32: Bool

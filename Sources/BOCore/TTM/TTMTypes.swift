@@ -186,3 +186,92 @@ extension TTMPagePointer {
 
 /// The offset of `private` in `struct page` on x86_64.
 public let STRUCT_PAGE_PRIVATE_OFFSET: UInt = 0x28
+
+/// Which kind of driver a TTM device belongs to: it decides which of the two swapout paths
+/// of 6.15 and later reaches its BOs.
+///
+/// - ``xe``: a driver with its own BO shrinker built on the TTM shrink helpers (xe, from
+///   00c8efc3180f, 6.15). Its tts are `TTM_TT_FLAG_EXTERNAL | TTM_TT_FLAG_EXTERNAL_MAPPABLE`
+///   with a backup file set up at creation (`ttm_tt_setup_backup()`), so TTM's global swapout
+///   skips them and reclaim reaches them through `ttm_bo_shrink()` → `ttm_tt_backup()`.
+/// - ``amdgpu``: a driver without one (amdgpu, radeon, nouveau, vmwgfx, qxl, ...): plain
+///   `ttm_tt_init()`, no backup file; TTM's global swapout (`ttm_global_swapout()` →
+///   `ttm_device_swapout()` → `ttm_bo_swapout_cb()` → `ttm_tt_swapout()`) swaps its BOs out
+///   when `ttm_tt_populate()` finds more than `ttm_pages_limit` pages allocated.
+///
+/// Before 6.15 neither the helpers nor the xe shrinker exist, and every driver is swapped out
+/// the legacy way; the style then changes nothing.
+public enum TTMDriverStyle: String, Hashable, Sendable, CaseIterable {
+  case xe
+  case amdgpu
+}
+
+/// A pool type of a DMA-alloc pool: `pool->caching[caching].orders[order]`.
+public struct TTMPoolTypeKey: Hashable, Sendable, CustomStringConvertible {
+  public let caching: TTMCaching
+  public let order: Int
+  public var description: String { "\(caching) order \(order)" }
+}
+
+/// `struct ttm_pool_dma` (`ttm_pool.c`): "Helper object for coherent DMA mappings", the
+/// `kmalloc`ed object a DMA-alloc page's `page->private` points to: the DMA address and the
+/// vaddr "and order in the lower bits".
+public struct TTMPoolDMA: Hashable, Sendable {
+  /// The slab object holding it.
+  public let object: KmallocObject
+  /// `addr` and the pages (`vaddr & PAGE_MASK`).
+  public let allocation: DMACoherentAllocation
+  /// `vaddr & ~PAGE_MASK`.
+  public let order: Int
+
+  /// The pointer value stored in `page->private`: the object's address in the x86_64 direct
+  /// map (`PAGE_OFFSET` 0xffff888000000000; each object has its own page in the model).
+  public var pointer: UInt { 0xffff_8880_0000_0000 + UInt(object.page.pfn) << 12 }
+}
+
+/// The `drm-ttm_pool` shrinker (`ttm_pool_mgr_init()`: `ttm_pool_shrinker_count()`,
+/// `ttm_pool_shrinker_scan()`, `batch = TTM_SHRINKER_BATCH`, `seeks = 1`): frees pages sitting
+/// in pool types. The kernel registers one for all devices; the model registers one per
+/// device whose pool has pool types.
+public final class TTMPoolShrinker: Shrinker {
+  public let name = "drm-ttm_pool"
+  public let seeks = 1
+  /// `TTM_SHRINKER_BATCH`: `(1 << (MAX_PAGE_ORDER / 2)) * NR_PAGE_ORDERS`.
+  public let batch = (1 << (MAX_PAGE_ORDER / 2)) * (MAX_PAGE_ORDER + 1)
+  public unowned let device: TTMDevice
+
+  init(device: TTMDevice) { self.device = device }
+
+  /// `ttm_pool_shrinker_count()`: the pages in pool types (`SHRINK_EMPTY` for none, which
+  /// `do_shrink_slab()` treats as 0).
+  public func countObjects(_ sc: ShrinkControl, on machine: Machine) -> Int { device.poolAllocatedPages }
+
+  /// `ttm_pool_shrinker_scan()`: `ttm_pool_shrink()` until `nr_to_scan` pages are freed or
+  /// the pool types are empty; `SHRINK_STOP` if nothing was freed.
+  public func scanObjects(_ sc: inout ShrinkControl, on machine: Machine) -> ShrinkResult {
+    var numFreed = 0
+    repeat {
+      numFreed += device.ttmPoolShrink(sc.nrToScan)
+    } while numFreed < sc.nrToScan && device.poolAllocatedPages > 0
+    sc.nrScanned = numFreed
+    return numFreed > 0 ? .freed(numFreed) : .stop
+  }
+}
+
+/// `struct ttm_bo_shrink_flags` (`include/drm/ttm/ttm_bo.h`, 6.15+).
+public struct TTMBOShrinkFlags: Hashable, Sendable, CustomStringConvertible {
+  /// `purge`: purge the content rather than backing it up.
+  public var purge: Bool
+  /// `writeback`: attempt to immediately move content to swap.
+  public var writeback: Bool
+  /// `allow_move`: allow moving to system before shrinking (xe passes `true`).
+  public var allowMove: Bool
+
+  public init(purge: Bool = false, writeback: Bool = false, allowMove: Bool = true) {
+    self.purge = purge
+    self.writeback = writeback
+    self.allowMove = allowMove
+  }
+
+  public var description: String { "{.purge = \(purge), .writeback = \(writeback), .allow_move = \(allowMove)}" }
+}

@@ -113,8 +113,11 @@ public struct FaultSweepCell: Hashable, Sendable {
 public enum FaultSweep {
   /// The points swept on TTM scenarios: the k-th page allocation (with the
   /// `fail_page_alloc` filters off, so every allocation is a candidate), shmem read, shmem
-  /// insert, and every place the kernel consults `backup_fault_inject`.
-  public static let ttmPoints: [FaultPoint] = [.failPageAlloc, .shmemRead, .shmemInsertNode, .backupFaultInject]
+  /// insert, every place the kernel consults `backup_fault_inject`, and every
+  /// `ttm_resource_alloc()` (BO creation and placement moves).
+  public static let ttmPoints: [FaultPoint] = [
+    .failPageAlloc, .shmemRead, .shmemInsertNode, .backupFaultInject, .ttmResourceAlloc,
+  ]
   /// The points swept on panfrost scenarios (its pages come from shmem).
   public static let panfrostPoints: [FaultPoint] = [.failPageAlloc, .shmemRead]
   /// The most runs per (scenario, variant, point); beyond it k is sampled evenly, first and
@@ -166,6 +169,10 @@ public enum FaultSweep {
         PatchCatalog.madviseListMove.slug, .before, .halt, "list walk does not terminate",
         PatchCatalog.madviseListMove.slug,
         "\"Calling madvise IOCTL twice on BO causes memory shrinker list corruption\": the second list_add_tail() leaves a self-loop and the shrinker's next walk spins"
+      ),
+      row(
+        PatchCatalog.madviseListMove.slug, .before, .halt, "use-after-free", PatchCatalog.madviseListMove.slug,
+        "\"Calling madvise IOCTL twice on BO causes memory shrinker list corruption\": after the second list_add_tail() the list head still points at the BO, so freeing it leaves shrinker_list pointing at freed memory"
       ),
     ]
   }()
@@ -326,8 +333,8 @@ private struct Probe {
   private mutating func restore(_ runner: ScenarioRunner, _ dev: TTMDevice) throws {
     for name in runner.boOrder where !runner.destroyed.contains(name) {
       guard let bo = runner.ttmBOs[name], let seed = runner.seeds[name] else { continue }
-      let whole = bo.tt.pages.allSatisfy { if case .page = $0 { true } else { false } }
-      if !(bo.tt.isPopulated && whole) {
+      // A BO in VRAM has its content there; any other is restored by populating its tt.
+      if bo.ttm != nil && !dev.isWritable(bo) {
         var ret: Int
         do {
           ret = try dev.populate(bo)
@@ -342,7 +349,7 @@ private struct Probe {
         }
       }
       let bad = dev.checkContent(bo, seed: seed).count
-      if bad == 0 { intact.insert(name) } else { lost[name] = "\(bad) of \(bo.tt.numPages) pages lost" }
+      if bad == 0 { intact.insert(name) } else { lost[name] = "\(bad) of \(bo.numPages) pages lost" }
     }
   }
 

@@ -26,6 +26,16 @@ public struct ScenarioSetup: Hashable, Sendable {
   public var bugOnDataCorruption: Bool
   /// `CONFIG_FAULT_INJECTION`.
   public var faultInjection: Bool
+  /// The kind of TTM driver (``TTMDriverStyle``): which swapout path reaches its BOs.
+  public var ttmDriver: TTMDriverStyle = .xe
+  /// `ttm_pool_uses_dma_alloc()`.
+  public var poolDMAAlloc = false
+  /// `ttm_pool_uses_dma32()`.
+  public var poolDMA32 = false
+  /// VRAM pages of the TTM device (0: none).
+  public var vramPages = 0
+  /// `ttm_pages_limit`, if the scenario sets the module parameter (default: half of RAM).
+  public var ttmPagesLimit: Int?
 }
 
 /// A task a scenario starts: `comm` holding `rssPages` pages, or every free page but `leaveFree`.
@@ -48,17 +58,38 @@ public struct ScenarioContext: Hashable, Sendable {
 
 /// One step of a scenario.
 public enum ScenarioOp: Hashable, Sendable {
-  /// TTM: create a BO (and, if `filled`, populate it and fill it with `seed`). Panfrost:
-  /// create a BO (its pages are allocated at creation) and, if `filled`, fill it.
-  case create(bo: String, pages: Int, caching: TTMCaching, filled: Bool, seed: UInt64)
+  /// TTM: create a BO in `placement` (and, if `filled`, populate it and fill it with `seed`).
+  /// Panfrost: create a BO (its pages are allocated at creation) and, if `filled`, fill it.
+  case create(bo: String, pages: Int, caching: TTMCaching, filled: Bool, seed: UInt64, placement: TTMMemType)
   /// `ttm_tt_populate()`; the result is the kernel return value.
   case populate(bo: String, ctx: ScenarioContext, result: String?)
   /// The GPU writes the whole BO with `seed`.
   case fill(bo: String, seed: UInt64)
   /// Compares the BO with what the last fill wrote; the result is `intact` or `N pages lost`.
   case check(bo: String, result: String?)
-  /// Swapout (legacy) or `ttm_bo_shrink()` backup of one BO; the result is pages or -errno.
-  case swapout(bo: String, purge: Bool, writeback: Bool, asKswapd: Bool, result: String?)
+  /// Swapout (legacy) or `ttm_bo_shrink()` backup of one BO, by the device's own path or
+  /// `via` the one named; the result is pages or -errno.
+  case swapout(
+    bo: String, purge: Bool, writeback: Bool, asKswapd: Bool, via: TTMDevice.SwapoutPath?, allowMove: Bool,
+    result: String?)
+  /// `ttm_global_swapout(ctx, GFP_KERNEL)`; the result is pages swapped out, 0 or -errno.
+  case globalSwapout(noWaitGPU: Bool, result: String?)
+  /// `ttm_bo_validate()` to one placement; the result is 0 or -errno.
+  case place(bo: String, placement: TTMMemType, result: String?)
+  /// `ttm_bo_evict()`; the result is 0 or -errno.
+  case evict(bo: String, result: String?)
+  /// `ttm_backup_backup_page()` of the BO's page at `index`; the result is the handle or -errno.
+  case backupPage(bo: String, index: Int, writeback: Bool, result: String?)
+  /// `ttm_backup_copy_page()` of the handle a `backupPage` step recorded into the page at
+  /// `index`; the result is 0 or -errno.
+  case copyPage(bo: String, index: Int, handle: String, interruptible: Bool, additionalGFP: GFP?, result: String?)
+  /// `ttm_backup_drop()` of the handle a `backupPage` step recorded.
+  case dropHandle(bo: String, handle: String)
+  /// One block of the zero-copy backup loop: `ttm_backup_insert_folio()` of the page at
+  /// `index`; the result is the handle or -errno.
+  case insertFolio(bo: String, index: Int, writeback: Bool, result: String?)
+  /// `ttm_pool_restore_and_alloc()` on its own; the result is 0 or -errno.
+  case restoreAndAlloc(bo: String, ctx: ScenarioContext, result: String?)
   /// Destroys a TTM BO, or closes a panfrost BO's handle (which frees it).
   case destroy(bo: String)
   /// Sets BO flags the shrinkers look at.
@@ -82,8 +113,9 @@ public enum ScenarioOp: Hashable, Sendable {
   case fragment
   /// Starts new measurements of bytes copied, allocations, peak memory and shmem gfp.
   case resetCounters
-  /// Panfrost `DRM_IOCTL_PANFROST_MADVISE`; the result is `retained`, or -errno.
-  case madvise(bo: String, advice: UInt32, result: String?)
+  /// Panfrost `DRM_IOCTL_PANFROST_MADVISE`; the result is `retained`, or -errno. With
+  /// `closeDuring`, another thread closes the BO's handle at that point of the ioctl.
+  case madvise(bo: String, advice: UInt32, closeDuring: PanfrostDevice.PreemptionPoint?, result: String?)
   /// Panfrost: a job using the BO starts (`gpu_usecount` up) or finishes.
   case job(bo: String, running: Bool)
 
@@ -108,6 +140,14 @@ public enum ScenarioOp: Hashable, Sendable {
     case .resetCounters: "resetCounters"
     case .madvise: "madvise"
     case .job: "job"
+    case .globalSwapout: "globalSwapout"
+    case .place: "place"
+    case .evict: "evict"
+    case .backupPage: "backupPage"
+    case .copyPage: "copyPage"
+    case .dropHandle: "dropHandle"
+    case .insertFolio: "insertFolio"
+    case .restoreAndAlloc: "restoreAndAlloc"
     }
   }
 }
@@ -148,16 +188,21 @@ enum ScenarioVocabulary {
   ]
   static let setupKeys = [
     "memoryPages", "swapPages", "watermarkMin", "poolOrder", "shmemLargeFolioOrder", "debugList",
-    "bugOnDataCorruption", "faultInjection",
+    "bugOnDataCorruption", "faultInjection", "ttmDriver", "poolDMAAlloc", "poolDMA32", "vramPages", "ttmPagesLimit",
   ]
   static let ops = [
     "create", "populate", "fill", "check", "swapout", "destroy", "set", "spawn", "exit", "arm", "disarm", "shrink",
-    "count", "alloc", "fragment", "resetCounters", "madvise", "job",
+    "count", "alloc", "fragment", "resetCounters", "madvise", "job", "globalSwapout", "place", "evict", "backupPage",
+    "copyPage", "dropHandle", "insertFolio", "restoreAndAlloc",
   ]
-  static let ttmOnly: Set<String> = ["populate", "swapout", "set"]
+  static let ttmOnly: Set<String> = [
+    "populate", "swapout", "set", "globalSwapout", "place", "evict", "backupPage", "copyPage", "dropHandle",
+    "insertFolio", "restoreAndAlloc",
+  ]
   static let panfrostOnly: Set<String> = ["madvise", "job"]
   static let faultPoints: [FaultPoint] = [
     .backupFaultInject, .failPageAlloc, .failslab, .shmemInsertNode, .swapWriteout, .swapAlloc, .shmemRead,
+    .ttmResourceAlloc,
   ]
   static let halts = ["none", "oops", "bug", "lockup", "panic"]
   static let listWalks = ["complete", "cycle", "fault"]
@@ -165,8 +210,18 @@ enum ScenarioVocabulary {
     "results", "oomKills", "killed", "allocationFailureWarnings", "contentIntact", "halt", "haltMessage",
     "haltCallChain", "dmesgContains", "dmesgLacks", "auditClean", "leaks", "swapSlotsInUse", "lockViolations",
     "freePages", "largestFreeOrder", "bytesCopied", "allocations", "peakExtraPages", "shmemGFP", "faultsInjected",
-    "faultCalls", "bos", "listSound", "listViolation", "listWalk", "shrinkerList", "purged",
+    "faultCalls", "bos", "listSound", "listViolation", "listWalk", "shrinkerList", "purged", "stats",
+    "ttmPagesAllocated", "poolTypePages", "kernelCounters",
   ]
-  static let ttmBOKeys = ["populated", "backedUp", "swapped", "pages", "handles", "nullSlots", "restoreState"]
+  static let ttmBOKeys = [
+    "populated", "backedUp", "swapped", "pages", "handles", "nullSlots", "restoreState", "placement", "hasTT",
+  ]
+  static let placements: [(name: String, memType: TTMMemType)] = [
+    ("system", .system), ("tt", .tt), ("vram", .vram), ("priv", .priv(0)),
+  ]
+
+  static func placementName(_ m: TTMMemType) -> String {
+    placements.first { $0.memType == m }?.name ?? "\(m)"
+  }
   static let panfrostBOKeys = ["purged", "madv", "onList"]
 }

@@ -181,7 +181,7 @@ enum ScenarioLoader {
 
     let s = try ScenarioFields(top.required("setup"), file: file, path: "setup", known: ScenarioVocabulary.setupKeys)
     let memory = try s.int("memoryPages", in: 1...maxPages)
-    let setup = ScenarioSetup(
+    var setup = ScenarioSetup(
       memoryPages: memory,
       swapPages: try s.int("swapPages", in: 0...maxPages),
       watermarkMin: try s.int("watermarkMin", default: 0, in: 0...memory),
@@ -190,6 +190,16 @@ enum ScenarioLoader {
       debugList: try s.bool("debugList", default: false),
       bugOnDataCorruption: try s.bool("bugOnDataCorruption", default: false),
       faultInjection: try s.bool("faultInjection", default: true))
+    for key in ["ttmDriver", "poolDMAAlloc", "poolDMA32", "vramPages", "ttmPagesLimit"]
+    where driver == .panfrost && s.has(key) {
+      throw s.fail(key, "is a TTM setting, and \(slug) runs on panfrost")
+    }
+    setup.ttmDriver = TTMDriverStyle(
+      rawValue: try s.choice("ttmDriver", TTMDriverStyle.allCases.map(\.rawValue), default: "xe"))!
+    setup.poolDMAAlloc = try s.bool("poolDMAAlloc", default: false)
+    setup.poolDMA32 = try s.bool("poolDMA32", default: false)
+    setup.vramPages = try s.int("vramPages", default: 0, in: 0...maxPages)
+    setup.ttmPagesLimit = try s.optionalInt("ttmPagesLimit", in: 0...maxPages)
 
     var names = Names()
     var tasks: [ScenarioTask] = []
@@ -270,6 +280,8 @@ enum ScenarioLoader {
     var everBOs: [String] = []
     var tasks: [String] = []
     var results: [String: String] = [:]
+    /// Results that hold backup handles (recorded by `backupPage`).
+    var handles: Set<String> = []
 
     mutating func spawn(_ comm: String, file: String, path: String) throws(ScenarioError) {
       if comm == "bo-repro" || comm == "kswapd0" {
@@ -304,11 +316,19 @@ enum ScenarioLoader {
   }
 
   static let stepKeys: [String: [String]] = [
-    "create": ["bo", "pages", "caching", "filled", "seed"],
+    "create": ["bo", "pages", "caching", "filled", "seed", "placement"],
     "populate": ["bo", "interruptible", "gfpRetryMayfail", "noWaitGPU", "result"],
     "fill": ["bo", "seed"],
     "check": ["bo", "result"],
-    "swapout": ["bo", "purge", "writeback", "asKswapd", "result"],
+    "swapout": ["bo", "purge", "writeback", "asKswapd", "via", "allowMove", "result"],
+    "globalSwapout": ["noWaitGPU", "result"],
+    "place": ["bo", "placement", "result"],
+    "evict": ["bo", "result"],
+    "backupPage": ["bo", "index", "writeback", "result"],
+    "copyPage": ["bo", "index", "handle", "interruptible", "additionalGFP", "result"],
+    "dropHandle": ["bo", "handle"],
+    "insertFolio": ["bo", "index", "writeback", "result"],
+    "restoreAndAlloc": ["bo", "interruptible", "gfpRetryMayfail", "noWaitGPU", "result"],
     "destroy": ["bo"],
     "set": ["bo", "purgeable", "busy", "pinCount"],
     "spawn": ["comm", "rssPages", "leaveFree", "oomScoreAdj"],
@@ -320,7 +340,7 @@ enum ScenarioLoader {
     "alloc": ["gfp", "order", "count", "result"],
     "fragment": [],
     "resetCounters": [],
-    "madvise": ["bo", "advice", "result"],
+    "madvise": ["bo", "advice", "closeDuring", "result"],
     "job": ["bo", "event"],
   ]
 
@@ -368,6 +388,26 @@ enum ScenarioLoader {
     func fault() throws(ScenarioError) -> String {
       try f.choice("fault", ScenarioVocabulary.faultPoints.map(\.name))
     }
+    func placement(default d: String? = nil) throws(ScenarioError) -> TTMMemType {
+      let name = try f.choice("placement", ScenarioVocabulary.placements.map(\.name), default: d)
+      return ScenarioVocabulary.placements.first { $0.name == name }!.memType
+    }
+    func index() throws(ScenarioError) -> Int {
+      try f.int("index", in: 0...(maxPages - 1))
+    }
+    func handle() throws(ScenarioError) -> String {
+      let h = try f.name("handle")
+      guard names.handles.contains(h) else {
+        throw f.fail("handle", "no earlier backupPage step records a result named \"\(h)\"")
+      }
+      return h
+    }
+    func ctx() throws(ScenarioError) -> ScenarioContext {
+      ScenarioContext(
+        interruptible: try f.bool("interruptible", default: false),
+        gfpRetryMayfail: try f.bool("gfpRetryMayfail", default: false),
+        noWaitGPU: try f.bool("noWaitGPU", default: false))
+    }
 
     switch op {
     case "create":
@@ -377,25 +417,59 @@ enum ScenarioLoader {
       if !names.everBOs.contains(name) { names.everBOs.append(name) }
       let caching = try f.choice("caching", TTMCaching.allCases.map(\.rawValue), default: "cached")
       if driver == .panfrost && f.has("caching") { throw f.fail("caching", "panfrost BOs have no TTM caching") }
+      if driver == .panfrost && f.has("placement") { throw f.fail("placement", "panfrost BOs have no TTM placement") }
       return .create(
         bo: name, pages: try f.int("pages", in: 1...maxPages), caching: TTMCaching(rawValue: caching)!,
-        filled: try f.bool("filled", default: true), seed: UInt64(try f.int("seed", default: 7, in: 0...Int.max)))
+        filled: try f.bool("filled", default: true), seed: UInt64(try f.int("seed", default: 7, in: 0...Int.max)),
+        placement: try placement(default: "system"))
     case "populate":
       let b = try bo()
-      let ctx = ScenarioContext(
-        interruptible: try f.bool("interruptible", default: false),
-        gfpRetryMayfail: try f.bool("gfpRetryMayfail", default: false),
-        noWaitGPU: try f.bool("noWaitGPU", default: false))
-      return .populate(bo: b, ctx: ctx, result: try result())
+      return .populate(bo: b, ctx: try ctx(), result: try result())
+    case "restoreAndAlloc":
+      let b = try bo()
+      return .restoreAndAlloc(bo: b, ctx: try ctx(), result: try result())
+    case "globalSwapout":
+      return .globalSwapout(noWaitGPU: try f.bool("noWaitGPU", default: false), result: try result())
+    case "place":
+      let b = try bo()
+      return .place(bo: b, placement: try placement(), result: try result())
+    case "evict":
+      return .evict(bo: try bo(), result: try result())
+    case "backupPage":
+      let b = try bo()
+      let i = try index()
+      let w = try f.bool("writeback", default: false)
+      let r = try result()
+      if let r { names.handles.insert(r) }
+      return .backupPage(bo: b, index: i, writeback: w, result: r)
+    case "copyPage":
+      let b = try bo()
+      let i = try index()
+      let h = try handle()
+      var extra: GFP?
+      if f.has("additionalGFP") { extra = try f.gfp("additionalGFP", default: []) }
+      return .copyPage(
+        bo: b, index: i, handle: h, interruptible: try f.bool("interruptible", default: false), additionalGFP: extra,
+        result: try result())
+    case "dropHandle":
+      let b = try bo()
+      return .dropHandle(bo: b, handle: try handle())
+    case "insertFolio":
+      let b = try bo()
+      return .insertFolio(
+        bo: b, index: try index(), writeback: try f.bool("writeback", default: false), result: try result())
     case "fill":
       return .fill(bo: try bo(), seed: UInt64(try f.int("seed", default: 7, in: 0...Int.max)))
     case "check":
       return .check(bo: try bo(), result: try result())
     case "swapout":
       let b = try bo()
+      var via: TTMDevice.SwapoutPath?
+      if f.has("via") { via = TTMDevice.SwapoutPath(rawValue: try f.choice("via", ["shrink", "swapout"]))! }
       return .swapout(
         bo: b, purge: try f.bool("purge", default: false), writeback: try f.bool("writeback", default: false),
-        asKswapd: try f.bool("asKswapd", default: false), result: try result())
+        asKswapd: try f.bool("asKswapd", default: false), via: via, allowMove: try f.bool("allowMove", default: true),
+        result: try result())
     case "destroy":
       let b = try bo()
       names.liveBOs.removeAll { $0 == b }
@@ -454,8 +528,16 @@ enum ScenarioLoader {
     case "madvise":
       let b = try bo()
       let advice = try f.choice("advice", ["DONTNEED", "WILLNEED"])
+      var closeDuring: PanfrostDevice.PreemptionPoint?
+      if f.has("closeDuring") {
+        closeDuring = PanfrostDevice.PreemptionPoint(
+          rawValue: try f.choice("closeDuring", PanfrostDevice.PreemptionPoint.allCases.map(\.rawValue)))!
+        // The handle is gone after this step: later steps cannot use the BO.
+        names.liveBOs.removeAll { $0 == b }
+      }
       return .madvise(
-        bo: b, advice: advice == "DONTNEED" ? PANFROST_MADV_DONTNEED : PANFROST_MADV_WILLNEED, result: try result())
+        bo: b, advice: advice == "DONTNEED" ? PANFROST_MADV_DONTNEED : PANFROST_MADV_WILLNEED,
+        closeDuring: closeDuring, result: try result())
     default:  // "job"
       let b = try bo()
       return .job(bo: b, running: try f.choice("event", ["start", "done"]) == "start")
@@ -501,8 +583,28 @@ enum ScenarioLoader {
           }
         }
       case "oomKills", "allocationFailureWarnings", "swapSlotsInUse", "lockViolations", "freePages", "bytesCopied",
-        "allocations", "peakExtraPages":
+        "allocations", "peakExtraPages", "ttmPagesAllocated", "poolTypePages":
+        if (m.key == "ttmPagesAllocated" || m.key == "poolTypePages") && driver != .ttm {
+          throw f.fail(m.key, "is a TTM observation")
+        }
         try count(m.key)
+      case "stats":
+        let sub = try ScenarioFields(
+          m.value, file: file, path: f.at("stats"), known: ModelStatistics.fieldNames + ["allocationsPerOrder"])
+        for st in sub.members {
+          switch st.key {
+          case "oomVictims":
+            add("stats.oomVictims", renderList(try sub.strings(st.key)))
+          case "allocationsPerOrder":
+            let orders = try ScenarioFields(
+              st.value, file: file, path: sub.at(st.key), known: (0...MAX_PAGE_ORDER).map { "\($0)" })
+            for o in orders.members {
+              add("stats.allocationsPerOrder.\(o.key)", "\(try orders.int(o.key, in: 0...Int.max))")
+            }
+          default:
+            add("stats.\(st.key)", "\(try sub.int(st.key, in: Int.min...Int.max))")
+          }
+        }
       case "largestFreeOrder":
         if case .null = m.value {
           add(m.key, "none")
@@ -543,6 +645,16 @@ enum ScenarioLoader {
           parts.append((o.key, n))
         }
         add("leaks", renderLeaks(parts))
+      case "kernelCounters":
+        let sub = try ScenarioFields(
+          m.value, file: file, path: f.at(m.key), known: ["nr_gpu_active", "nr_gpu_reclaim"])
+        var parts: [(String, Int)] = []
+        for c in sub.members {
+          let n = try sub.int(c.key, in: Int.min...Int.max)
+          if n == 0 { throw sub.fail(c.key, "list only the counters that are not zero") }
+          parts.append((c.key, n))
+        }
+        add("kernelCounters", renderLeaks(parts))
       case "faultsInjected", "faultCalls":
         let sub = try ScenarioFields(
           m.value, file: file, path: f.at(m.key), known: ScenarioVocabulary.faultPoints.map(\.name))
@@ -556,6 +668,10 @@ enum ScenarioLoader {
           for k in bf.members {
             switch k.key {
             case "pages", "handles", "nullSlots": add("bos.\(b.key).\(k.key)", "\(try bf.int(k.key, in: 0...maxPages))")
+            case "placement":
+              add(
+                "bos.\(b.key).placement",
+                try bf.choice(k.key, ScenarioVocabulary.placements.map(\.name) + ["destroyed"]))
             case "madv": add("bos.\(b.key).\(k.key)", "\(try bf.int(k.key, in: -1...1))")
             default: add("bos.\(b.key).\(k.key)", "\(try bf.bool(k.key, default: false))")
             }

@@ -13,8 +13,10 @@ extension ScenarioOp {
   /// The name the step records its result under, if any.
   var resultName: String? {
     switch self {
-    case .populate(_, _, let r), .check(_, let r), .swapout(_, _, _, _, let r), .shrink(_, _, _, let r),
-      .count(_, let r), .alloc(_, _, _, let r), .madvise(_, _, let r):
+    case .populate(_, _, let r), .check(_, let r), .swapout(_, _, _, _, _, _, let r), .shrink(_, _, _, let r),
+      .count(_, let r), .alloc(_, _, _, let r), .madvise(_, _, _, let r), .globalSwapout(_, let r),
+      .place(_, _, let r), .evict(_, let r), .backupPage(_, _, _, let r), .copyPage(_, _, _, _, _, let r),
+      .insertFolio(_, _, _, let r), .restoreAndAlloc(_, _, let r):
       r
     default: nil
     }
@@ -38,10 +40,13 @@ final class ScenarioRunner {
   private(set) var seeds: [String: UInt64] = [:]
   private var pids: [String: PID] = [:]
   private var results: [String: String] = [:]
+  /// The handles `backupPage` steps recorded, by result name.
+  private var handles: [String: UInt] = [:]
   private var allocated: [(page: Page, order: Int)] = []
   private var pinned: [Page] = []
   private(set) var jobs: [String: Int] = [:]
   private var copiedAtReset = 0
+  private var statsAtReset: ModelStatistics?
   private var inUseAtReset = 0
   private(set) var halt: KernelHalt?
   private(set) var haltPlace = ""
@@ -84,6 +89,7 @@ final class ScenarioRunner {
       let why = halt != nil ? "not audited (halted)" : "not audited (the run stopped)"
       observed.values["auditClean"] = why
       observed.values["leaks"] = why
+      observed.values["kernelCounters"] = why
     }
     return compare(observed)
   }
@@ -94,7 +100,12 @@ final class ScenarioRunner {
     let s = scenario.setup
     switch scenario.driver {
     case .ttm:
-      ttm = tree.makeDevice(on: machine, pool: TTMPool(maxOrder: s.poolOrder))
+      let dev = tree.makeDevice(
+        on: machine, pool: TTMPool(usesDMAAlloc: s.poolDMAAlloc, usesDMA32: s.poolDMA32, maxOrder: s.poolOrder),
+        driverStyle: s.ttmDriver)
+      dev.vramPages = s.vramPages
+      if let limit = s.ttmPagesLimit { dev.ttmPagesLimit = limit }
+      ttm = dev
     case .panfrost:
       let config: ListDebugConfig =
         !s.debugList
@@ -118,6 +129,7 @@ final class ScenarioRunner {
 
   private func resetCounters() {
     copiedAtReset = machine.vmstat.bytesCopied
+    statsAtReset = machine.statistics
     machine.allocationTrace = []
     machine.resetPeakPagesInUse()
     inUseAtReset = machine.mem.pagesInUse
@@ -139,6 +151,14 @@ final class ScenarioRunner {
           return
         }
         results[r] = err.description
+      } catch let absent as TTMAbsentFunction {
+        // The tree does not have the function the step calls: recorded as `absent`, or,
+        // without a result to record it, the run stops with the reason.
+        guard let r = op.resultName else {
+          runError = "steps[\(i)] (\(op.name)): \(absent)"
+          return
+        }
+        results[r] = "absent"
       } catch let f as StepFailure {
         runError = "steps[\(i)] (\(op.name)): \(f.message)"
         return
@@ -176,15 +196,19 @@ final class ScenarioRunner {
 
   private func perform(_ op: ScenarioOp) throws {
     switch op {
-    case .create(let name, let pages, let caching, let filled, let seed):
+    case .create(let name, let pages, let caching, let filled, let seed, let placement):
       boOrder.append(name)
       destroyed.remove(name)
       if let dev = ttm {
-        let bo = try dev.createBO(numPages: pages, caching: caching, name: name)
+        let bo = try dev.createBO(numPages: pages, caching: caching, name: name, placement: placement)
         ttmBOs[name] = bo
         if filled {
-          let ret = try dev.populate(bo)
-          if ret != 0 { throw StepFailure("populating the new BO \(name) returned \(kernelReturnDescription(ret))") }
+          if bo.ttm != nil {
+            let ret = try dev.populate(bo)
+            if ret != 0 {
+              throw StepFailure("populating the new BO \(name) returned \(kernelReturnDescription(ret))")
+            }
+          }
           dev.fill(bo, seed: seed)
           seeds[name] = seed
         }
@@ -204,9 +228,8 @@ final class ScenarioRunner {
     case .fill(let name, let seed):
       if let dev = ttm {
         let bo = try ttmBO(name)
-        let allPages = bo.tt.pages.allSatisfy { if case .page = $0 { true } else { false } }
-        guard bo.tt.isPopulated && allPages else {
-          throw StepFailure("\(name) is not populated with pages (\(bo.tt)); the GPU cannot write it")
+        guard dev.isWritable(bo) else {
+          throw StepFailure("\(name) is not populated with pages (\(bo)); the GPU cannot write it")
         }
         dev.fill(bo, seed: seed)
       } else if let dev = panfrost {
@@ -217,13 +240,57 @@ final class ScenarioRunner {
       seeds[name] = seed
     case .check(let name, let result):
       record(result, contentState(name))
-    case .swapout(let name, let purge, let writeback, let kswapd, let result):
+    case .swapout(let name, let purge, let writeback, let kswapd, let via, let allowMove, let result):
       let bo = try ttmBO(name)
       let dev = ttm!
       let ret = try asKswapd(kswapd) {
-        try dev.swapout(bo, flags: TTMBackupFlags(purge: purge, writeback: writeback))
+        try dev.swapout(
+          bo, flags: TTMBackupFlags(purge: purge, writeback: writeback), allowMove: allowMove, path: via)
       }
       record(result, kernelReturnDescription(ret))
+    case .globalSwapout(let noWaitGPU, let result):
+      let ret = try ttm!.ttmGlobalSwapout(TTMOperationContext(noWaitGPU: noWaitGPU), .GFP_KERNEL)
+      record(result, kernelReturnDescription(ret))
+    case .place(let name, let placement, let result):
+      let bo = try ttmBO(name)
+      bo.reserved = true
+      defer { bo.reserved = false }
+      record(result, kernelReturnDescription(try ttm!.ttmBOValidate(bo, to: placement, TTMOperationContext())))
+    case .evict(let name, let result):
+      let bo = try ttmBO(name)
+      bo.reserved = true
+      defer { bo.reserved = false }
+      record(result, kernelReturnDescription(try ttm!.ttmBOEvict(bo, TTMOperationContext())))
+    case .backupPage(let name, let index, let writeback, let result):
+      let bo = try ttmBO(name)
+      guard let tt = bo.ttm else { throw StepFailure("\(name) has no ttm_tt") }
+      let ret = try ttm!.ttmBackupBackupPage(tt, index: index, writeback: writeback)
+      record(result, kernelReturnDescription(ret))
+      if ret > 0, let result { handles[result] = UInt(ret) }
+    case .copyPage(let name, let index, let handle, let interruptible, let additionalGFP, let result):
+      let bo = try ttmBO(name)
+      guard let tt = bo.ttm else { throw StepFailure("\(name) has no ttm_tt") }
+      guard let h = handles[handle] else { throw StepFailure("result \(handle) is not a backup handle") }
+      let ret = try ttm!.ttmBackupCopyPage(
+        tt, index: index, handle: h, interruptible: interruptible, additionalGFP: additionalGFP)
+      record(result, kernelReturnDescription(ret))
+    case .dropHandle(let name, let handle):
+      let bo = try ttmBO(name)
+      guard let tt = bo.ttm else { throw StepFailure("\(name) has no ttm_tt") }
+      guard let h = handles[handle] else { throw StepFailure("result \(handle) is not a backup handle") }
+      try ttm!.ttmBackupDrop(tt, handle: h)
+    case .insertFolio(let name, let index, let writeback, let result):
+      let bo = try ttmBO(name)
+      guard let tt = bo.ttm else { throw StepFailure("\(name) has no ttm_tt") }
+      record(result, kernelReturnDescription(try ttm!.ttmBackupInsertFolio(tt, index: index, writeback: writeback)))
+    case .restoreAndAlloc(let name, let c, let result):
+      let bo = try ttmBO(name)
+      guard let tt = bo.ttm else { throw StepFailure("\(name) has no ttm_tt") }
+      let ctx = TTMOperationContext(
+        interruptible: c.interruptible, noWaitGPU: c.noWaitGPU, gfpRetryMayfail: c.gfpRetryMayfail)
+      bo.reserved = true
+      defer { bo.reserved = false }
+      record(result, kernelReturnDescription(try ttm!.ttmPoolRestoreAndAlloc(tt, ctx)))
     case .destroy(let name):
       if let dev = ttm {
         try dev.destroy(try ttmBO(name))
@@ -290,8 +357,15 @@ final class ScenarioRunner {
       }
     case .resetCounters:
       resetCounters()
-    case .madvise(let name, let advice, let result):
-      let r = try panfrost!.madvise(file!, try pfBO(name), advice)
+    case .madvise(let name, let advice, let closeDuring, let result):
+      let bo = try pfBO(name)
+      if let point = closeDuring {
+        guard let handle = panfrost!.handle(of: bo, in: file!) else { throw StepFailure("\(name) has no handle") }
+        panfrost!.pendingClose = (point, file!, handle)
+        destroyed.insert(name)
+      }
+      defer { panfrost!.pendingClose = nil }
+      let r = try panfrost!.madvise(file!, bo, advice)
       record(result, r.ret == 0 ? "\(r.retained)" : kernelReturnDescription(r.ret))
     case .job(let name, let running):
       let bo = try pfBO(name)
@@ -384,20 +458,31 @@ final class ScenarioRunner {
       o.values["faultsInjected.\(point.name)"] = "\(m.faults.injected(point))"
       o.values["faultCalls.\(point.name)"] = "\(m.faults.calls(point))"
     }
-    if ttm != nil {
+    if let statsAtReset {
+      for (k, v) in m.statistics.since(statsAtReset).fields { o.values["stats.\(k)"] = v }
+      for order in 0...MAX_PAGE_ORDER where o.values["stats.allocationsPerOrder.\(order)"] == nil {
+        o.values["stats.allocationsPerOrder.\(order)"] = "0"
+      }
+    }
+    if let dev = ttm {
+      o.values["ttmPagesAllocated"] = "\(dev.ttmPagesAllocated)"
+      o.values["poolTypePages"] = "\(dev.poolAllocatedPages)"
       for name in boOrder {
         guard let bo = ttmBOs[name], !destroyed.contains(name) else {
           for k in ScenarioVocabulary.ttmBOKeys { o.values["bos.\(name).\(k)"] = "destroyed" }
           continue
         }
-        let slots = bo.tt.slotCounts
-        o.values["bos.\(name).populated"] = "\(bo.tt.isPopulated)"
-        o.values["bos.\(name).backedUp"] = "\(bo.tt.isBackedUp)"
-        o.values["bos.\(name).swapped"] = "\(bo.tt.isSwapped)"
+        o.values["bos.\(name).placement"] = ScenarioVocabulary.placementName(bo.resource.memType)
+        o.values["bos.\(name).hasTT"] = "\(bo.ttm != nil)"
+        let tt = bo.ttm
+        let slots = tt?.slotCounts ?? (pages: 0, handles: 0, null: 0)
+        o.values["bos.\(name).populated"] = "\(tt?.isPopulated ?? false)"
+        o.values["bos.\(name).backedUp"] = "\(tt?.isBackedUp ?? false)"
+        o.values["bos.\(name).swapped"] = "\(tt?.isSwapped ?? false)"
         o.values["bos.\(name).pages"] = "\(slots.pages)"
         o.values["bos.\(name).handles"] = "\(slots.handles)"
         o.values["bos.\(name).nullSlots"] = "\(slots.null)"
-        o.values["bos.\(name).restoreState"] = "\(bo.tt.restore != nil)"
+        o.values["bos.\(name).restoreState"] = "\(tt?.restore != nil)"
       }
     }
     if let dev = panfrost {
@@ -449,6 +534,7 @@ final class ScenarioRunner {
       let text = "\(error)".split(separator: "\n").first.map(String.init) ?? ""
       o.values["auditClean"] = "not audited (teardown halted: \(text))"
       o.values["leaks"] = o.values["auditClean"]
+      o.values["kernelCounters"] = o.values["auditClean"]
       return
     }
     releaseHeldMemory()
@@ -456,6 +542,7 @@ final class ScenarioRunner {
     o.values["auditClean"] = "\(audit.isClean)"
     o.details["auditClean"] = "\(audit)"
     o.values["leaks"] = ScenarioLoader.renderLeaks(audit.leakedPages.map { ($0.key, $0.value) })
+    o.values["kernelCounters"] = ScenarioLoader.renderLeaks(audit.kernelCounterResidue.map { ($0.key, $0.value) })
   }
 
   /// Frees the pages `alloc` and `fragment` steps hold and exits every task but the current.

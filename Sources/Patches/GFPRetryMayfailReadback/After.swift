@@ -6,6 +6,9 @@ extension GFPRetryMayfailReadback {
   public enum After {
     static func install(into f: inout TTMFunctions) {
       f.ttmPoolRestoreCommit = ttmPoolRestoreCommit
+      f.ttmBackupCopyPage = { dev, backup, dst, handle, intr, additionalGFP in
+        try ttmBackupCopyPage(dev, backup, dst, handle, intr: intr, additionalGFP: additionalGFP ?? [])
+      }
     }
 
     /// `ttm_backup_copy_page()` (`ttm_backup.c`): "Copy the contents of a previously backed
@@ -78,7 +81,7 @@ extension GFPRetryMayfailReadback {
         }
 
         restore.restoredPages += 1
-        tt.pages[firstPage + i] = .handle(0)
+        tt.pages[firstPage + i] = dev.ttmBackupHandleToPagePtr(0)
         i += 1
       }
 

@@ -7,6 +7,13 @@ extension GFPRetryMayfailReadback {
   public enum Before {
     static func install(into f: inout TTMFunctions) {
       f.ttmPoolRestoreCommit = ttmPoolRestoreCommit
+      f.ttmBackupCopyPage = { dev, backup, dst, handle, intr, additionalGFP in
+        if additionalGFP != nil {
+          throw TTMAbsentFunction(
+            "ttm_backup_copy_page(..., additional_gfp)", why: "the additional_gfp parameter is from c6135f67aa37")
+        }
+        return try ttmBackupCopyPage(dev, backup, dst, handle, intr: intr)
+      }
     }
 
     /// `ttm_backup_copy_page()` (`ttm_backup.c`): "Copy the contents of a previously backed
@@ -74,7 +81,7 @@ extension GFPRetryMayfailReadback {
         }
 
         restore.restoredPages += 1
-        tt.pages[firstPage + i] = .handle(0)
+        tt.pages[firstPage + i] = dev.ttmBackupHandleToPagePtr(0)
         i += 1
       }
 

@@ -17,9 +17,11 @@ extension MadviseListMove {
     /// `drm_gem_shmem_madvise()`, whose result is `args->retained`; then, for a retained BO,
     /// DONTNEED links `madv_list` at the tail of `shrinker_list` and WILLNEED unlinks it.
     ///
-    /// The locks and the lookup's reference are dropped on every way out (`defer`); after a
+    /// The locks and the lookup's reference are dropped on every way out; after a
     /// ``KernelHalt`` the kernel's task would die holding them, the model drops them so a
-    /// test can still tear down and audit.
+    /// test can still tear down and audit. The lookup's reference is the last one when
+    /// another thread closed the handle meanwhile (``PanfrostDevice/preemptionPoint(_:)``
+    /// marks where it can run); its put then frees the BO.
     static func panfrostIoctlMadvise(
       _ pfdev: PanfrostDevice, _ args: inout DRMPanfrostMadvise, _ filePriv: PanfrostFile
     ) throws -> Int {
@@ -30,40 +32,41 @@ extension MadviseListMove {
         pfdev.machine.dmesg.printk(.debug, "Failed to look up GEM BO \(args.handle)")
         return Errno.ENOENT.negated
       }
-      // out_put_object: drm_gem_object_put(gem_obj); the handle holds the object, so this
-      // put is never the last.
-      defer { pfdev.drmGemObjectPutNotLast(bo) }
-
-      try pfdev.shrinkerLock.lock()
-      try bo.mappingsLock.lock()
-      outUnlockMappings: do {
-        defer {
-          bo.mappingsLock.unlock()
-          pfdev.shrinkerLock.unlock()
-        }
-        if args.madv == PANFROST_MADV_DONTNEED {
-          // "If we want to mark the BO purgeable, there must be only one user: the caller FD."
-          if bo.mappings.count != 1
-            || pfdev.warnOnOnce(bo.mappings[0].mmu != priv.mmu, "first->mmu != priv->mmu")
-          {
-            ret = Errno.EINVAL.negated
-            break outUnlockMappings
+      // out_put_object: drm_gem_object_put(gem_obj).
+      return try pfdev.droppingReference(bo) {
+        try pfdev.preemptionPoint(.madviseAfterLookup)
+        try pfdev.shrinkerLock.lock()
+        try bo.mappingsLock.lock()
+        outUnlockMappings: do {
+          defer {
+            bo.mappingsLock.unlock()
+            pfdev.shrinkerLock.unlock()
           }
-        }
-
-        args.retained = try bo.base.drmGemShmemMadvise(Int32(truncatingIfNeeded: args.madv)) ? 1 : 0
-
-        if args.retained != 0 {
           if args.madv == PANFROST_MADV_DONTNEED {
-            try pfdev.listAddTail(
-              bo.base.madvList, pfdev.shrinkerList)
-          } else if args.madv == PANFROST_MADV_WILLNEED {
-            try pfdev.listDelInit(bo.base.madvList)
+            // "If we want to mark the BO purgeable, there must be only one user: the caller FD."
+            if bo.mappings.count != 1
+              || pfdev.warnOnOnce(bo.mappings[0].mmu != priv.mmu, "first->mmu != priv->mmu")
+            {
+              ret = Errno.EINVAL.negated
+              break outUnlockMappings
+            }
+          }
+
+          args.retained = try bo.base.drmGemShmemMadvise(Int32(truncatingIfNeeded: args.madv)) ? 1 : 0
+
+          if args.retained != 0 {
+            if args.madv == PANFROST_MADV_DONTNEED {
+              try pfdev.listAddTail(
+                bo.base.madvList, pfdev.shrinkerList)
+            } else if args.madv == PANFROST_MADV_WILLNEED {
+              try pfdev.listDelInit(bo.base.madvList)
+            }
           }
         }
-      }
+        try pfdev.preemptionPoint(.madviseAfterUnlock)
 
-      return ret
+        return ret
+      }
     }
   }
 }

@@ -6,6 +6,7 @@ extension NativeOrderBackup {
   public enum After {
     static func install(into f: inout TTMFunctions) {
       f.ttmPoolBackupLoop = ttmPoolBackupLoop
+      f.ttmBackupBackupPage = nil
     }
 
     /// `ttm_backup_fault_inject_folio()` (`ttm_pool.c`, declared in `ttm_pool_internal.h`):
@@ -121,7 +122,7 @@ extension NativeOrderBackup {
           ret = handle
           break
         }
-        for j in 0..<nrBacked { tt.pages[i + j] = .handle(UInt(handle + j)) }
+        for j in 0..<nrBacked { tt.pages[i + j] = dev.ttmBackupHandleToPagePtr(UInt(handle + j)) }
         shrunken += nrBacked
         if nrBacked < npages {
           // Partial OOM backup: split the compound and free the subpages whose content is

@@ -6,6 +6,9 @@ extension NativeOrderBackup {
   public enum Before {
     static func install(into f: inout TTMFunctions) {
       f.ttmPoolBackupLoop = ttmPoolBackupLoop
+      f.ttmBackupBackupPage = { dev, backup, page, writeback, idx, pageGFP, allocGFP in
+        try ttmBackupBackupPage(dev, backup, page, writeback: writeback, idx, pageGFP: pageGFP, allocGFP: allocGFP)
+      }
     }
 
     /// `ttm_backup_backup_page()` (`ttm_backup.c`): read the shmem folio at `idx` with
@@ -72,7 +75,7 @@ extension NativeOrderBackup {
           ret = shandle
           break
         }
-        tt.pages[i] = .handle(UInt(shandle))
+        tt.pages[i] = dev.ttmBackupHandleToPagePtr(UInt(shandle))
         dev.freePagesGPUAccount(page, order: 0)
         shrunken += 1
       }

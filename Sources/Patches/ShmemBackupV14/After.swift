@@ -3,15 +3,17 @@ import Patches
 
 extension ShmemBackupV14 {
   /// TTM backup and restore from 6.15: `ttm_tt.c`, `ttm_bo_util.c`, `ttm_backup.c` and
-  /// `ttm_pool.c` as merged (ttm_pool.c@278bbe7a11ad, ttm_backup.c@6bd4c123d94c), with an
-  /// xe-style driver (`xe_ttm_tt_populate()`, `xe_shrinker.c`). Functions that later patches
+  /// `ttm_pool.c` as merged (ttm_pool.c@278bbe7a11ad, ttm_backup.c@6bd4c123d94c; ttm_tt.c
+  /// and ttm_bo_util.c as in 6.18.19), with an xe-style driver (`xe_ttm_tt_populate()`,
+  /// `xe_shrinker.c`) next to TTM's global swapout, which drivers without a BO shrinker still
+  /// get (``TTMDriverStyle``). Functions that later patches
   /// change live on the Before side of the first of them: the parts of `ttm_pool_backup()` in
   /// `ZeroCopyInsertFolio` and `NullHandlePagesBackup`, `ttm_pool_restore_commit()` and
   /// `ttm_backup_copy_page()` in `GFPRetryMayfailReadback`, `ttm_pool_restore_and_alloc()` in
   /// `DropRestoreAfterRestore`.
   public enum After {
     static func install(into f: inout TTMFunctions) {
-      f.ttmBOSwapout = ttmBOSwapout
+      f.ttmBOShrink = ttmBOShrink
       f.ttmTTPopulate = ttmTTPopulate
       f.ttmTTUnpopulate = ttmTTUnpopulate
       f.ttmTTCreate = ttmTTCreate
@@ -20,43 +22,49 @@ extension ShmemBackupV14 {
       f.ttmPoolBackup = ttmPoolBackup
     }
 
-    /// `xe_shrinker_create()`: the driver registers its BO shrinker, so reclaim backs up idle
-    /// BOs (``TTMBOShrinker``).
+    /// `xe_shrinker_create()`: an xe-style driver registers its BO shrinker, so reclaim backs
+    /// up idle BOs (``TTMBOShrinker``); an amdgpu-style driver registers none and is still
+    /// swapped out by TTM's global swapout.
     static func ttmDeviceInit(_ dev: TTMDevice) {
-      dev.registerShrinker(TTMBOShrinker(device: dev))
+      if dev.driverStyle == .xe { dev.registerShrinker(TTMBOShrinker(device: dev)) }
     }
 
-    /// `xe_ttm_tt_create()` with `ttm_tt_setup_backup()`: xe marks its tts
-    /// `TTM_TT_FLAG_EXTERNAL | TTM_TT_FLAG_EXTERNAL_MAPPABLE` (TTM's global accounting and
-    /// swapout leave them alone; the driver shrinks them), and every tt gets its backup file up
-    /// front (`ttm_backup_shmem_create(num_pages << PAGE_SHIFT)`).
+    /// The driver's `ttm_tt_create()`. `xe_ttm_tt_create()` with `ttm_tt_setup_backup()`: xe
+    /// marks its tts `TTM_TT_FLAG_EXTERNAL | TTM_TT_FLAG_EXTERNAL_MAPPABLE` (TTM's global
+    /// accounting and swapout leave them alone; the driver shrinks them), and every tt gets
+    /// its backup file up front (`ttm_backup_shmem_create(num_pages << PAGE_SHIFT)`). An
+    /// amdgpu-style driver calls `ttm_tt_init()` only.
     static func ttmTTCreate(_ dev: TTMDevice, _ tt: TTMTT) throws -> Int {
+      guard dev.driverStyle == .xe else { return 0 }
       tt.pageFlags.formUnion([.EXTERNAL, .EXTERNAL_MAPPABLE])
       tt.backup = dev.ttmBackupShmemCreate(tt.numPages * PAGE_SIZE)
       return 0
     }
 
-    /// `ttm_bo_shrink()` (`ttm_bo_util.c`): wait for the BO to be idle (`ttm_bo_wait_ctx()`),
-    /// then `ttm_tt_backup()`; "Consider -ENOMEM and -ENOSPC non-fatal": any error other than
-    /// -EINTR becomes -EBUSY. The BO is already in system memory in the model, so the
-    /// `allow_move` validation to system is a no-op.
-    static func ttmBOSwapout(
-      _ dev: TTMDevice, _ bo: TTMBufferObject, _ ctx: TTMOperationContext, _ flags: TTMBackupFlags
-    ) throws -> Int {
-      try kernelFrame("ttm_bo_shrink") { try ttmBOShrink(dev, bo, ctx, flags) }
-    }
-
-    /// The body of `ttm_bo_shrink()`, run as that frame by ``ttmBOSwapout(_:_:_:_:)``.
+    /// `ttm_bo_shrink()` (`ttm_bo_util.c`): with `allow_move`, a BO not in `TTM_PL_SYSTEM` is
+    /// first validated there ("Consider -ENOMEM and -ENOSPC non-fatal": those become -EBUSY,
+    /// other errors are returned); wait for the BO to be idle (`ttm_bo_wait_ctx()`), then
+    /// `ttm_tt_backup()`; any error of the backup other than -EINTR becomes -EBUSY.
     static func ttmBOShrink(
-      _ dev: TTMDevice, _ bo: TTMBufferObject, _ ctx: TTMOperationContext, _ flags: TTMBackupFlags
+      _ dev: TTMDevice, _ bo: TTMBufferObject, _ ctx: TTMOperationContext, _ flags: TTMBOShrinkFlags
     ) throws -> Int {
-      if bo.busy {
-        if ctx.noWaitGPU { return Errno.EBUSY.negated }
-        bo.busy = false
+      try kernelFrame("ttm_bo_shrink") {
+        if flags.allowMove && bo.resource.memType != .system {
+          var ret = try dev.ttmBOValidate(bo, to: .system, ctx)
+          // Consider -ENOMEM and -ENOSPC non-fatal.
+          if ret != 0 {
+            if ret == Errno.ENOMEM.negated || ret == Errno.ENOSPC.negated { ret = Errno.EBUSY.negated }
+            return ret
+          }
+        }
+        let wait = dev.ttmBOWaitCtx(bo, ctx)
+        if wait < 0 { return wait }
+        let lret = try kernelFrame("ttm_tt_backup") {
+          try ttmTTBackup(dev, bo.tt, TTMBackupFlags(purge: flags.purge, writeback: flags.writeback))
+        }
+        if lret < 0 && lret != Errno.EINTR.negated { return Errno.EBUSY.negated }
+        return lret
       }
-      let lret = try kernelFrame("ttm_tt_backup") { try ttmTTBackup(dev, bo.tt, flags) }
-      if lret < 0 && lret != Errno.EINTR.negated { return Errno.EBUSY.negated }
-      return lret
     }
 
     /// `ttm_tt_backup()`: `ttm_pool_backup()`, and if anything was backed up or purged the tt
@@ -74,10 +82,37 @@ extension ShmemBackupV14 {
       return ret
     }
 
-    /// `ttm_tt_populate()` with `xe_ttm_tt_populate()`: a backed-up tt that is not purgeable
-    /// is restored (`ttm_tt_restore()`), anything else gets fresh pages.
+    /// `ttm_tt_populate()` of 6.15: the `ttm_pages_limit` accounting and global swapout loop
+    /// (which skip `TTM_TT_FLAG_EXTERNAL` tts), the driver's populate callback, then
+    /// `TTM_TT_FLAG_PRIV_POPULATED` set and `TTM_TT_FLAG_BACKED_UP` cleared, and a legacy
+    /// swapped-out tt read back (`ttm_tt_swapin()`).
     static func ttmTTPopulate(_ dev: TTMDevice, _ tt: TTMTT, _ ctx: TTMOperationContext) throws -> Int {
       if tt.isPopulated { return 0 }
+      dev.ttmTTAccountAdd(tt)
+      var ret = try dev.ttmTTPopulateLimit(ctx)
+      if ret == 0 {
+        ret = dev.driverStyle == .xe ? try xeTTMTTPopulate(dev, tt, ctx) : try dev.ttmPoolAlloc(tt, ctx)
+      }
+      if ret != 0 {
+        dev.ttmTTAccountSub(tt)
+        return ret
+      }
+      tt.pageFlags.insert(.PRIV_POPULATED)
+      tt.pageFlags.remove(.BACKED_UP)
+      if tt.isSwapped {
+        ret = try dev.ttmTTSwapin(tt)
+        if ret != 0 {
+          try ttmTTUnpopulate(dev, tt)
+          return ret
+        }
+      }
+      return 0
+    }
+
+    /// `xe_ttm_tt_populate()`: a backed-up tt that is not purgeable is restored
+    /// (`ttm_tt_restore()`), anything else gets fresh pages (`ttm_pool_alloc()`); then
+    /// `xe_tt->purgeable = false`, since repopulated content is worth keeping again.
+    static func xeTTMTTPopulate(_ dev: TTMDevice, _ tt: TTMTT, _ ctx: TTMOperationContext) throws -> Int {
       let err: Int
       if tt.isBackedUp && !isPurgeable(dev, tt) {
         err = try ttmTTRestore(dev, tt, ctx)
@@ -86,15 +121,13 @@ extension ShmemBackupV14 {
         err = try dev.ttmPoolAlloc(tt, ctx)
       }
       if err != 0 { return err }
-      // xe_tt->purgeable = false: repopulated content is worth keeping again.
-      dev.lru.first { $0.tt === tt }?.purgeable = false
-      tt.pageFlags.insert(.PRIV_POPULATED)
+      dev.lru.first { $0.ttm === tt }?.purgeable = false
       return 0
     }
 
     /// `xe_ttm_tt->purgeable` of the BO owning `tt`.
     static func isPurgeable(_ dev: TTMDevice, _ tt: TTMTT) -> Bool {
-      dev.lru.first { $0.tt === tt }?.purgeable ?? false
+      dev.lru.first { $0.ttm === tt }?.purgeable ?? false
     }
 
     /// `ttm_tt_restore()`: `ttm_pool_restore_and_alloc()`; on success the tt is no longer
@@ -106,11 +139,13 @@ extension ShmemBackupV14 {
       return 0
     }
 
-    /// `ttm_tt_unpopulate()` with `xe_ttm_tt_unpopulate()`: `ttm_pool_free()`. A backed-up tt
-    /// is not populated; its content goes in `ttm_tt_fini()`.
+    /// `ttm_tt_unpopulate()` with the driver's callback (`xe_ttm_tt_unpopulate()` or the
+    /// default): `ttm_pool_free()`, then the pages are unaccounted. A backed-up tt is not
+    /// populated; its content goes in `ttm_tt_fini()`.
     static func ttmTTUnpopulate(_ dev: TTMDevice, _ tt: TTMTT) throws {
       if !tt.isPopulated { return }
       dev.ttmPoolFree(tt)
+      dev.ttmTTAccountSub(tt)
       tt.pageFlags.remove(.PRIV_POPULATED)
     }
 

@@ -8,6 +8,10 @@ extension ZeroCopyInsertFolio {
     static func install(into f: inout TTMFunctions) {
       f.ttmPoolBackupPurgeLoop = ttmPoolBackupPurgeLoop
       f.ttmPoolBackupLoop = ttmPoolBackupLoop
+      f.ttmBackupBackupPage = nil
+      f.ttmBackupInsertFolio = { dev, backup, folio, order, writeback, idx, folioGFP in
+        ttmBackupInsertFolio(dev, backup, folio, order: order, writeback: writeback, idx, folioGFP: folioGFP)
+      }
     }
 
     /// `ttm_backup_insert_folio()` (`ttm_backup.c`): "Zero-copy insert of an isolated folio
@@ -108,7 +112,7 @@ extension ZeroCopyInsertFolio {
         // becomes memcg-charged.
         m.modNodePageState(.nrGPUActive, -(1 << order))
         m.folioPut(page)
-        for j in 0..<npages { tt.pages[i + j] = .handle(UInt(handle + j)) }
+        for j in 0..<npages { tt.pages[i + j] = dev.ttmBackupHandleToPagePtr(UInt(handle + j)) }
         shrunken += npages
       }
       return shrunken > 0 ? shrunken : ret

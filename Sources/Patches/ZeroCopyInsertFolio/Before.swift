@@ -8,6 +8,10 @@ extension ZeroCopyInsertFolio {
     static func install(into f: inout TTMFunctions) {
       f.ttmPoolBackupPurgeLoop = ttmPoolBackupPurgeLoop
       f.ttmPoolBackupLoop = ttmPoolBackupLoop
+      f.ttmBackupBackupPage = { dev, backup, page, writeback, idx, pageGFP, allocGFP in
+        try ttmBackupBackupPage(dev, backup, page, writeback: writeback, idx, pageGFP: pageGFP, allocGFP: allocGFP)
+      }
+      f.ttmBackupInsertFolio = nil
     }
 
     /// `ttm_backup_backup_page()` (`ttm_backup.c`): read the shmem folio at `idx` with
@@ -110,7 +114,7 @@ extension ZeroCopyInsertFolio {
           ret = shandle
           break
         }
-        tt.pages[i] = .handle(UInt(shandle))
+        tt.pages[i] = dev.ttmBackupHandleToPagePtr(UInt(shandle))
         dev.freePagesGPUAccount(page, order: 0)
         shrunken += 1
       }
