@@ -130,7 +130,8 @@ let testTargets: [Target] = [
   .testTarget(
     name: "HarnessTests",
     dependencies: [
-      "BOCore", "Patches", "KernelTrees", "Harness", "MadviseListMoveModel", "ModelTestSupport", "PackageTestSupport",
+      "BOCore", "Patches", "KernelTrees", "Harness", "MadviseListMoveModel", "DropRestoreAfterRestoreModel",
+      "ModelTestSupport", "PackageTestSupport",
     ],
     swiftSettings: strictSettings),
   .testTarget(

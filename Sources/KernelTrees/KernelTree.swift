@@ -129,6 +129,23 @@ public struct KernelTree: Sendable, CustomStringConvertible {
     return try! KernelTree(base: "mainline", stack: stack, showingBefore: variant == .before ? model : nil)
   }
 
+  /// This tree with its seams changed by `edit` after composition: a model broken on
+  /// purpose, so that a test can show that a checker (the fuzzer's invariants and its
+  /// shortest-prefix search, the fault sweep's expected breaks) reports exactly the failure
+  /// put in. The stack is kept: the tree still claims every patch it carries, so a break it
+  /// shows is one no missing fix explains. `what` names the breakage in ``description``.
+  public func breaking(_ what: String, _ edit: (inout KernelFunctions) -> Void) -> KernelTree {
+    var functions = kernelFunctions
+    edit(&functions)
+    return KernelTree(base: "\(base) [broken: \(what)]", stack: stack, kernelFunctions: functions)
+  }
+
+  private init(base: String, stack: [String], kernelFunctions: KernelFunctions) {
+    self.base = base
+    self.stack = stack
+    self.kernelFunctions = kernelFunctions
+  }
+
   /// Whether the tree carries the code `model` changes.
   public func hasCode(of model: any PatchModel.Type) -> Bool {
     model.requires.allSatisfy(stack.contains)

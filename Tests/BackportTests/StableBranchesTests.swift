@@ -122,4 +122,43 @@ struct StableBranchesTests {
       try StableBranchSet(data: edited, path: "x.json")
     }
   }
+  /// A patch's state against its prerequisite's, on 5.10.y (where the gfp fix is `absent` and
+  /// v14 `before`): each row changes one of the two states. A patch whose code needs another
+  /// exists (before or after) only where that one is applied, and is absent nowhere it is; a
+  /// state a scan could not decide contradicts nothing.
+  @Test(
+    "prerequisite states: what loads and what is refused",
+    arguments: [
+      ("absent", "before", nil),
+      ("before", "before", "'before' contradicts 'shmem-backup-v14' being 'before'"),
+      ("after", "before", "'after' contradicts 'shmem-backup-v14' being 'before'"),
+      ("before", "absent", "'before' contradicts 'shmem-backup-v14' being 'absent'"),
+      ("absent", "absent", nil),
+      ("absent", "after", "'absent' contradicts 'shmem-backup-v14' being 'after'"),
+      ("unknown", "before", nil),
+    ] as [(String, String, String?)])
+  func prerequisiteStates(_ gfp: String, _ v14: String, _ refusal: String?) throws {
+    let data = try #require(FileManager.default.contents(atPath: branchesFile))
+    var root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    var branches = try #require(root["branches"] as? [[String: Any]])
+    #expect(branches[0]["name"] as? String == "5.10.y")
+    var patches = try #require(branches[0]["patches"] as? [String: Any])
+    for (slug, state) in [("gfp-retry-mayfail-readback", gfp), ("shmem-backup-v14", v14)] {
+      var entry = try #require(patches[slug] as? [String: Any])
+      entry["state"] = state
+      patches[slug] = entry
+    }
+    branches[0]["patches"] = patches
+    root["branches"] = branches
+    let edited = try JSONSerialization.data(withJSONObject: root)
+    if let refusal {
+      let error = #expect(throws: StableBranchError.self) { try StableBranchSet(data: edited, path: "x.json") }
+      #expect(
+        error?.description.hasPrefix("x.json: branch 5.10.y.patches.gfp-retry-mayfail-readback.state: " + refusal)
+          == true, "\(error.map(\.description) ?? "loaded")")
+    } else {
+      let set = try StableBranchSet(data: edited, path: "x.json")
+      #expect(set.branch("5.10.y")?.patch("gfp-retry-mayfail-readback")?.state.rawValue == gfp)
+    }
+  }
 }

@@ -287,6 +287,24 @@ struct MalformedPatchTests {
       with: " 1 file changed, 3 insertions(+), 2 deletions(-)",
       message: "diffstat says 1 files, 3 insertions, 2 deletions; the diffs have 1, 2, 2", lineOf: " 1 file changed",
       offset: 0),
+    MalformedCase(
+      what: "a diffstat whose deletion count disagrees", slug: "madvise-list-move",
+      replace: " 1 file changed, 2 insertions(+), 2 deletions(-)",
+      with: " 1 file changed, 2 insertions(+), 3 deletions(-)",
+      message: "diffstat says 1 files, 2 insertions, 3 deletions; the diffs have 1, 2, 2", lineOf: " 1 file changed",
+      offset: 0),
+    MalformedCase(
+      what: "a diffstat that leaves the deletions out", slug: "madvise-list-move",
+      replace: " 1 file changed, 2 insertions(+), 2 deletions(-)",
+      with: " 1 file changed, 2 insertions(+)",
+      message: "diffstat says 1 files, 2 insertions, 0 deletions; the diffs have 1, 2, 2", lineOf: " 1 file changed",
+      offset: 0),
+    MalformedCase(
+      what: "a diffstat whose file count disagrees", slug: "madvise-list-move",
+      replace: " 1 file changed, 2 insertions(+), 2 deletions(-)",
+      with: " 2 files changed, 2 insertions(+), 2 deletions(-)",
+      message: "diffstat says 2 files, 2 insertions, 2 deletions; the diffs have 1, 2, 2", lineOf: " 2 files changed",
+      offset: 0),
   ]
 
   @Test("malformed patches are rejected with file and line", arguments: cases)

@@ -208,6 +208,14 @@ public struct ListHeads: Hashable, Sendable {
     }
   }
 
+  /// A stray store from elsewhere in the kernel: overwrites `node->next` and/or `node->prev`
+  /// directly, with no check, so that tests reach every `lib/list_debug.c` condition
+  /// (including the ones no sequence of list operations alone produces).
+  mutating func corrupt(_ node: ListNodeID, next: ListPointer? = nil, prev: ListPointer? = nil) {
+    if let next { self.next[node.index] = next }
+    if let prev { self.prev[node.index] = prev }
+  }
+
   // MARK: Debug checks (lib/list_debug.c)
 
   /// `CHECK_DATA_CORRUPTION()` once its condition held: `WARN(1, fmt)`, or with

@@ -71,15 +71,20 @@ extension TTMDevice {
   /// then, as `ttm_tt_backup()` does after a backup that made progress, the tt is
   /// `BACKED_UP` and no longer populated. On failure the order goes back into
   /// `page->private` and the tt is unchanged ("the caller retains ownership"). Returns the
-  /// first handle or the negative errno.
-  public func ttmBackupInsertFolio(_ tt: TTMTT, index: Int, writeback: Bool = false) throws -> Int {
+  /// first handle or the negative errno. `clearingPrivate: false` leaves out the loop's
+  /// `set_page_private(page, 0)`, as a caller that forgets it would: a page of order > 0 then
+  /// reaches `ttm_backup_insert_folio()` with its order in `page->private`, which that
+  /// function's `WARN_ON_ONCE(folio_get_private(folio))` reports.
+  public func ttmBackupInsertFolio(
+    _ tt: TTMTT, index: Int, writeback: Bool = false, clearingPrivate: Bool = true
+  ) throws -> Int {
     let backup = try backupFile(tt, for: "ttm_backup_insert_folio")
     guard let f = functions.ttmBackupInsertFolio else {
       throw TTMAbsentFunction("ttm_backup_insert_folio", why: "added by the zero-copy patch of 2026-05-12")
     }
     let page = try pageAt(tt, index)
     let order = ttmPoolPageOrder(pool, page)
-    machine.setPagePrivate(page, 0)
+    if clearingPrivate { machine.setPagePrivate(page, 0) }
     let handle = f(self, backup, page, order, writeback, index, ttmPoolBackupPageGFP)
     if handle < 0 {
       machine.setPagePrivate(page, UInt(order))

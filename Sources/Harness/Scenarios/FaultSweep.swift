@@ -28,6 +28,11 @@ public struct FaultSweepBreak: Hashable, Sendable, CustomStringConvertible {
   /// `1 page(s) held by kmalloc: ttm_pool_tt_restore`.
   public let detail: String
 
+  public init(property: FaultSweepProperty, detail: String) {
+    self.property = property
+    self.detail = detail
+  }
+
   public var description: String { "\(property): \(detail)" }
 }
 

@@ -87,7 +87,7 @@ public enum ScenarioOp: Hashable, Sendable {
   case dropHandle(bo: String, handle: String)
   /// One block of the zero-copy backup loop: `ttm_backup_insert_folio()` of the page at
   /// `index`; the result is the handle or -errno.
-  case insertFolio(bo: String, index: Int, writeback: Bool, result: String?)
+  case insertFolio(bo: String, index: Int, writeback: Bool, clearPrivate: Bool, result: String?)
   /// `ttm_pool_restore_and_alloc()` on its own; the result is 0 or -errno.
   case restoreAndAlloc(bo: String, ctx: ScenarioContext, result: String?)
   /// Destroys a TTM BO, or closes a panfrost BO's handle (which frees it).

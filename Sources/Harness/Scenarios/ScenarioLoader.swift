@@ -327,7 +327,7 @@ enum ScenarioLoader {
     "backupPage": ["bo", "index", "writeback", "result"],
     "copyPage": ["bo", "index", "handle", "interruptible", "additionalGFP", "result"],
     "dropHandle": ["bo", "handle"],
-    "insertFolio": ["bo", "index", "writeback", "result"],
+    "insertFolio": ["bo", "index", "writeback", "clearPrivate", "result"],
     "restoreAndAlloc": ["bo", "interruptible", "gfpRetryMayfail", "noWaitGPU", "result"],
     "destroy": ["bo"],
     "set": ["bo", "purgeable", "busy", "pinCount"],
@@ -457,7 +457,8 @@ enum ScenarioLoader {
     case "insertFolio":
       let b = try bo()
       return .insertFolio(
-        bo: b, index: try index(), writeback: try f.bool("writeback", default: false), result: try result())
+        bo: b, index: try index(), writeback: try f.bool("writeback", default: false),
+        clearPrivate: try f.bool("clearPrivate", default: true), result: try result())
     case "fill":
       return .fill(bo: try bo(), seed: UInt64(try f.int("seed", default: 7, in: 0...Int.max)))
     case "check":

@@ -16,7 +16,7 @@ extension ScenarioOp {
     case .populate(_, _, let r), .check(_, let r), .swapout(_, _, _, _, _, _, let r), .shrink(_, _, _, let r),
       .count(_, let r), .alloc(_, _, _, let r), .madvise(_, _, _, let r), .globalSwapout(_, let r),
       .place(_, _, let r), .evict(_, let r), .backupPage(_, _, _, let r), .copyPage(_, _, _, _, _, let r),
-      .insertFolio(_, _, _, let r), .restoreAndAlloc(_, _, let r):
+      .insertFolio(_, _, _, _, let r), .restoreAndAlloc(_, _, let r):
       r
     default: nil
     }
@@ -279,10 +279,11 @@ final class ScenarioRunner {
       guard let tt = bo.ttm else { throw StepFailure("\(name) has no ttm_tt") }
       guard let h = handles[handle] else { throw StepFailure("result \(handle) is not a backup handle") }
       try ttm!.ttmBackupDrop(tt, handle: h)
-    case .insertFolio(let name, let index, let writeback, let result):
+    case .insertFolio(let name, let index, let writeback, let clearPrivate, let result):
       let bo = try ttmBO(name)
       guard let tt = bo.ttm else { throw StepFailure("\(name) has no ttm_tt") }
-      record(result, kernelReturnDescription(try ttm!.ttmBackupInsertFolio(tt, index: index, writeback: writeback)))
+      let ret = try ttm!.ttmBackupInsertFolio(tt, index: index, writeback: writeback, clearingPrivate: clearPrivate)
+      record(result, kernelReturnDescription(ret))
     case .restoreAndAlloc(let name, let c, let result):
       let bo = try ttmBO(name)
       guard let tt = bo.ttm else { throw StepFailure("\(name) has no ttm_tt") }
