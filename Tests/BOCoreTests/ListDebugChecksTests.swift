@@ -8,8 +8,9 @@ struct ListCheckCase: Sendable, CustomTestStringConvertible {
   let name: String
   /// Corrupts the list (or leaves it), then returns the operation that must be refused. The
   /// `list_del` cases all delete A.
-  let setup: @Sendable (inout ListHeads, _ h: ListNodeID, _ a: ListNodeID, _ b: ListNodeID, _ n: ListNodeID) throws ->
-    @Sendable (inout ListHeads) throws -> Void
+  let setup:
+    @Sendable (inout ListHeads, _ h: ListNodeID, _ a: ListNodeID, _ b: ListNodeID, _ n: ListNodeID) throws ->
+      @Sendable (inout ListHeads) throws -> Void
   /// The report, given the list (for `%px`) and the nodes.
   let message: @Sendable (ListHeads, _ h: ListNodeID, _ a: ListNodeID, _ b: ListNodeID, _ n: ListNodeID) -> String
 
