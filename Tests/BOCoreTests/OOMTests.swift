@@ -114,6 +114,27 @@ struct OOMTests {
     #expect(m.audit().isClean, "\(m.audit())")
   }
 
+  /// `oom_badness()` returns `LONG_MIN` for a task whose mm is `MMF_OOM_SKIP` (set once the
+  /// reaper is done with it): a victim already reaped is not chosen again. With it the only
+  /// candidate left, the next OOM panics instead of "killing" it a second time.
+  @Test("a reaped victim is not chosen again")
+  func reapedVictimSkipped() throws {
+    let m = Machine(MachineConfig(memoryPages: 64))
+    m.tasks[m.taskIndex(m.currentPID)!].oomScoreAdj = OOM_SCORE_ADJ_MIN
+    let chrome = try m.spawnTask("chrome", rssPages: 16)
+    try m.spawnTask("sshd", rssPages: m.mem.nrFreePages, oomScoreAdj: OOM_SCORE_ADJ_MIN)
+    var held: [Page] = []
+    #expect(throws: KernelHalt.panic("System is deadlocked on memory")) {
+      while let page = try m.allocPages(.GFP_KERNEL, order: 0, owner: .other("request")) { held.append(page) }
+    }
+    #expect(held.count == 16, "the kill freed chrome's 16 pages")
+    #expect(m.task(chrome)?.isOOMVictim == true)
+    #expect(m.dmesg.grep("Killed process").count == 1)
+    #expect(m.dmesg.lines.last?.text == "Out of memory and no killable processes...")
+    for page in held { m.freePages(page, order: 0) }
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
+
   @Test("when the allocating task is the victim, its own freed memory satisfies the retry")
   func currentIsVictim() throws {
     let m = Machine(MachineConfig(memoryPages: 64), current: "hog")

@@ -261,4 +261,34 @@ struct ReviewTests {
     #expect((root["code"] as? [String: Any])?["unverified"] is NSNull)
     #expect((root["upstream"] as? [String: Any])?["commit"] as? String == "c6135f67aa37a4a744869f726d706bda091e6dfa")
   }
+
+  /// Issue 18: a prerequisite the branch lacks blocks the patch and is listed as a possible
+  /// dependency; the same branch differing only in carrying it lets the patch apply. Native
+  /// order onto 6.18.y needs the gfp fix (a hunk's context holds its lines).
+  @Test("an absent prerequisite blocks; the same branch carrying it does not")
+  func absentPrerequisite() throws {
+    let (set, branches, scenarios) = try Self.inputs.get()
+    let patch = try #require(set.patch("native-order-backup"))
+    let without = try #require(branches.branch("6.18.y"))
+    #expect(without.patch("gfp-retry-mayfail-readback")?.state == .before)
+    let with = StableBranch(
+      name: without.name, status: without.status,
+      patches: without.patches.map { p in
+        p.patch != "gfp-retry-mayfail-readback"
+          ? p : BranchPatch(patch: p.patch, state: .after, evidence: "test: carried", confidence: p.confidence)
+      })
+
+    let blocked = try BackportReview.review(patch: patch, onto: without, set: set, scenarios: scenarios)
+    let gfpWithout = try #require(blocked.prerequisites.first { $0.slug == "gfp-retry-mayfail-readback" })
+    #expect(!gfpWithout.carried)
+    #expect(blocked.verdict == .blocked)
+    #expect(blocked.reason == "needed, but it needs 1 patch(es) 6.18.y lacks.")
+    #expect(blocked.text.contains("\nPossible dependencies:\n  c6135f67aa37 "))
+
+    let applies = try BackportReview.review(patch: patch, onto: with, set: set, scenarios: scenarios)
+    let gfpWith = try #require(applies.prerequisites.first { $0.slug == "gfp-retry-mayfail-readback" })
+    #expect(gfpWith.carried)
+    #expect(applies.verdict == .apply)
+    #expect(!applies.text.contains("Possible dependencies:"))
+  }
 }

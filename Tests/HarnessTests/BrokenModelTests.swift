@@ -1,11 +1,12 @@
 import BOCore
 import DropRestoreAfterRestoreModel
-import Harness
 import KernelTrees
 import MadviseListMoveModel
 import PackageTestSupport
 import Patches
 import Testing
+
+@testable import Harness
 
 /// The checkers run against models broken on purpose (``KernelTree/breaking(_:_:)``): a
 /// correct model never trips them, so only a broken one shows that each reports exactly the
@@ -70,6 +71,19 @@ struct BrokenModelTests {
     DropRestoreAfterRestore.install(.before, into: &f)
   }
 
+  /// A DONTNEED that marks the BO purgeable but takes it straight off `shrinker_list`: the
+  /// ring stays well formed, only its members are wrong.
+  static let forgetfulMadvise = mainline.breaking("DONTNEED leaves the BO off shrinker_list") { f in
+    let madvise = f.panfrost.panfrostIoctlMadvise
+    f.panfrost.panfrostIoctlMadvise = { pfdev, args, file in
+      let ret = try madvise(pfdev, &args, file)
+      if ret == 0, args.madv == PANFROST_MADV_DONTNEED, let bo = file.handles[args.handle] {
+        try pfdev.listDelInit(bo.base.madvList)
+      }
+      return ret
+    }
+  }
+
   // MARK: The fuzzer's invariants
 
   /// A restore that loses a page is reported at the restoring populate, naming the page, with
@@ -118,6 +132,26 @@ struct BrokenModelTests {
     #expect(failure.what.hasPrefix("shrinker_list: "), "\(failure.what)")
     #expect(r.steps.count == 5)
     #expect(Fuzz.explanation(failure.what, on: Self.unfixedMadvise) == nil)
+  }
+
+  /// `shrinker_list` must hold exactly the purgeable BOs that are not freed: a freed DONTNEED
+  /// BO stays purgeable and is rightly off the list, and a purgeable BO missing from a well
+  /// formed list is reported at the step that leaves it out.
+  @Test("shrinker_list holds exactly the live purgeable BOs")
+  func shrinkerListMembers() throws {
+    let steps: [FuzzStep] = [
+      .pfCreate, .pfCreate, .madvise(bo: 0, dontneed: true), .madvise(bo: 1, dontneed: true),
+      .pfClose(bo: 0, racing: 0), .pfShrink(nrToScan: 8),
+    ]
+    #expect(Fuzz.run(seed: 0, steps: steps, on: Self.mainline).failure == nil)
+    let r = Fuzz.run(seed: 0, steps: steps, on: Self.forgetfulMadvise)
+    let failure = try #require(r.failure)
+    #expect(failure.step == 2)
+    #expect(
+      failure.what.hasPrefix("shrinker_list: node ")
+        && failure.what.hasSuffix(" should be on the list but is not reachable"),
+      "\(failure.what)")
+    #expect(r.steps == Array(steps.prefix(3)))
   }
 
   /// The stale restore state found on 7.1.y (seed 246) is explained by "Drop tt->restore",
@@ -279,5 +313,24 @@ struct BrokenModelTests {
     default: break
     }
     #expect(row.matches(b, patch: patch, variant: variant, tree: tree) == matches)
+  }
+
+  /// A run with an explained break and an unexplained one is a model bug, whichever comes
+  /// first: an excuse covers only the break it names.
+  @Test("an excuse covers only the break it names")
+  func excuseCoversOnlyItsBreak() throws {
+    let slug = PatchCatalog.dropRestoreAfterRestore.slug
+    let row = try #require(
+      FaultSweep.expectedBreaks.first { $0.patch == slug && $0.property == .leak && $0.variant == .before })
+    let tree = KernelTree.pair(try #require(PatchModels.model(slug)), .before)
+    let explained = FaultSweepBreak(property: .leak, detail: "1 object(s) held by kmalloc: ttm_pool_tt_restore")
+    let other = FaultSweepBreak(property: .content, detail: "bo: 1 of 32 pages lost")
+    func classify(_ breaks: [FaultSweepBreak]) -> FaultSweepOutcome {
+      FaultSweep.classify(breaks, patch: slug, variant: .before, tree: tree)
+    }
+    #expect(classify([]) == .ok)
+    #expect(classify([explained]) == .expectedBreak([row]))
+    #expect(classify([explained, other]) == .modelBug([other]))
+    #expect(classify([other, explained]) == .modelBug([other]))
   }
 }
