@@ -122,6 +122,7 @@ struct StableBranchesTests {
       try StableBranchSet(data: edited, path: "x.json")
     }
   }
+
   /// A patch's state against its prerequisite's, on 5.10.y (where the gfp fix is `absent` and
   /// v14 `before`): each row changes one of the two states. A patch whose code needs another
   /// exists (before or after) only where that one is applied, and is absent nowhere it is; a
