@@ -263,4 +263,36 @@ struct ShmemTests {
     m.fput(file)
     #expect(m.audit().isClean)
   }
+
+  /// `shmem_insert_folio()` refuses an index already in use, or a range reaching one or
+  /// the end of the file, with -EEXIST and changes nothing: the page cache keeps what it had,
+  /// and the caller still owns the folio it offered (the model's assumption, UNVERIFIED).
+  @Test(
+    "shmem_insert_folio(): an index in use or past the end is -EEXIST",
+    arguments: [(0, 1), (1, 2), (0, 4), (0, 3)] as [(Int, Int)])
+  func insertFolioOccupied(_ order: Int, _ index: Int) throws {
+    let m = Machine(MachineConfig(memoryPages: 64))
+    let file = m.shmemFileSetup("backup", size: 4 * PAGE_SIZE, largeFolioOrder: 1)
+    // Index 1 holds a folio already (index 3 where the offered range is 2 ..< 4 or 3).
+    let held = index == 3 || order == 1 ? 3 : 1
+    let first = try #require(try m.allocPages(.GFP_KERNEL, order: 0, owner: .other("first")))
+    m.writePage(first, .pattern(seed: 5, object: file.id, index: held))
+    #expect(m.shmemInsertFolio(file, first, order: 0, held, writeback: false, folioGFP: .GFP_KERNEL) == 0)
+    m.folioPut(first)
+
+    let offered = try #require(try m.allocPages(.GFP_KERNEL, order: order, owner: .other("offered")))
+    #expect(
+      m.shmemInsertFolio(file, offered, order: order, index, writeback: false, folioGFP: .GFP_KERNEL)
+        == Errno.EEXIST.negated)
+    #expect(m.shmemEntry(file, held) == .folio(first))
+    #expect((0..<4).filter { m.shmemEntry(file, $0) != nil } == [held])
+    #expect(m.mem[offered].refcount == 1)
+    m.freePages(offered, order: order)
+
+    let folio = try m.shmemReadFolio(file, held)
+    #expect(m.mem[folio].content == .pattern(seed: 5, object: file.id, index: held))
+    m.folioPut(folio)
+    m.fput(file)
+    #expect(m.audit().isClean, "\(m.audit())")
+  }
 }
