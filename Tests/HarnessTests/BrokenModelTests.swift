@@ -267,6 +267,7 @@ struct BrokenModelTests {
       Issue.record("a restore losing a page gives \(lost.outcome)")
       return
     }
+    #expect(!lostBreaks.isEmpty)
     #expect(lostBreaks.allSatisfy { $0.property == .content && $0.detail == "bo: 1 of 32 pages lost" })
 
     // The use-after-free the madvise row excuses on its unfixed tree is no excuse on a tree
